@@ -1,0 +1,48 @@
+"""diffkit: finite differences, symbolic and reverse-mode differentiation side by side.
+
+    >>> import diffkit as dk
+    >>> dk.FiniteDifference(scheme="forward", h=1e-4).derivative(lambda x: 7*x**2 + 6*x + 3, 5.0)
+    np.float64(76.00069999995185)
+"""
+
+from . import catalog, ops, truth
+from .backends import (
+    ComplexStepError,
+    Differentiator,
+    FDResult,
+    FiniteDifference,
+    StencilError,
+    StepError,
+    UnknownBackendError,
+    available,
+    backend,
+    register,
+    stencil,
+)
+from .function import Function, as_function
+from .parse import ParseError, parse_expression
+from .sweep import sweep
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ComplexStepError",
+    "Differentiator",
+    "FDResult",
+    "FiniteDifference",
+    "Function",
+    "ParseError",
+    "StencilError",
+    "StepError",
+    "UnknownBackendError",
+    "__version__",
+    "as_function",
+    "available",
+    "backend",
+    "catalog",
+    "ops",
+    "parse_expression",
+    "stencil",
+    "sweep",
+    "truth",
+]

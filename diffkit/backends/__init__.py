@@ -1,0 +1,24 @@
+"""Differentiation backends behind one protocol, found by name."""
+
+from .finite import ComplexStepError, FDResult, FiniteDifference
+from .protocol import Differentiator
+from .registry import UnknownBackendError, available, backend, register
+from .stencils import Stencil, StencilError, custom_stencil, stencil
+from .steps import StepError, optimal_step
+
+__all__ = [
+    "ComplexStepError",
+    "Differentiator",
+    "FDResult",
+    "FiniteDifference",
+    "Stencil",
+    "StencilError",
+    "StepError",
+    "UnknownBackendError",
+    "available",
+    "backend",
+    "custom_stencil",
+    "optimal_step",
+    "register",
+    "stencil",
+]

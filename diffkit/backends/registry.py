@@ -1,0 +1,81 @@
+"""Finding backends by name: built-ins in a dict, third-party ones by entry point.
+
+A package adds a backend by declaring, in its own ``pyproject.toml``::
+
+    [project.entry-points."diffkit.backends"]
+    mybackend = "mypackage.module:MyDifferentiator"
+
+The entry point names a class (or any callable returning a ``Differentiator``);
+``backend("mybackend", **options)`` calls it with the options. A plugin that fails
+to load is skipped with a warning naming it, so one broken package cannot take
+the rest of diffkit down.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from .finite import FiniteDifference
+from .protocol import Differentiator
+
+__all__ = ["ENTRY_POINT_GROUP", "UnknownBackendError", "available", "backend", "factories", "register"]
+
+ENTRY_POINT_GROUP = "diffkit.backends"
+
+Factory = Callable[..., Differentiator]
+
+_BUILTIN: dict[str, Factory] = {
+    "fd": FiniteDifference,
+    "fd-richardson": lambda **options: FiniteDifference(richardson=True, **options),
+    "complex-step": lambda **options: FiniteDifference(scheme="complex", **options),
+}
+_REGISTERED: dict[str, Factory] = {}
+
+
+class UnknownBackendError(KeyError):
+    """A backend name that is neither built in, registered, nor a plugin."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0])
+
+
+def register(name: str, factory: Factory, *, replace: bool = False) -> None:
+    """Make ``factory`` available as ``backend(name)`` for this process."""
+    if not replace and name in factories():
+        raise ValueError(f"a backend named {name!r} exists already; pass replace=True to override it")
+    _REGISTERED[name] = factory
+
+
+def _plugins() -> dict[str, Factory]:
+    found: dict[str, Factory] = {}
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            found[ep.name] = ep.load()
+        except Exception as exc:  # a broken plugin must not break diffkit
+            warnings.warn(f"diffkit backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=3)
+    return found
+
+
+def factories() -> dict[str, Factory]:
+    """Every backend constructor by name: built-ins, then plugins, then ``register``-ed ones."""
+    return {**_BUILTIN, **_plugins(), **_REGISTERED}
+
+
+def available() -> tuple[str, ...]:
+    """Names accepted by ``backend``, sorted."""
+    return tuple(sorted(factories()))
+
+
+def backend(name: str, **options: Any) -> Differentiator:
+    """The backend called ``name``, built with ``options`` (``backend("fd", h=1e-6)``)."""
+    table = factories()
+    try:
+        factory = table[name]
+    except KeyError:
+        raise UnknownBackendError(
+            f"no backend named {name!r}; available: {', '.join(sorted(table))}"
+        ) from None
+    return factory(**options)

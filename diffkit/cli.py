@@ -1,0 +1,285 @@
+"""The ``diffkit`` command: ``report``, ``sweep`` and ``list``.
+
+``main(argv)`` returns the exit status instead of exiting, so tests and other
+programs can call it: 0 on success, 2 on a usage error (an unknown function or
+backend, an expression the safe parser rejects), with a one-line message on stderr
+and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import catalog
+from .backends import available
+from .function import Function, Point
+from .parse import ParseError
+from .sweep import COLUMNS, DEFAULT_STEPS, sweep
+
+__all__ = ["main"]
+
+DEFAULT_BACKENDS = ("fd-richardson",)
+# Functions of several variables differentiate one variable at a time, each step of
+# the grid a separate gradient, so their default grid is coarser: 17 steps, 1 per decade.
+MULTIVARIATE_STEPS = tuple(float(h) for h in np.logspace(-16, 0, 17))
+
+
+class UsageError(Exception):
+    """A command line that names something that does not exist or cannot be parsed."""
+
+
+# ---------------------------------------------------------------------- arguments
+
+
+def _split(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _points(text: str, nvars: int) -> list[Point]:
+    """``--at``: comma-separated numbers; several variables take them in groups (``;`` optional)."""
+    try:
+        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"--at takes comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise UsageError("--at needs at least one number")
+    if nvars == 1:
+        return list(values)
+    if len(values) % nvars:
+        raise UsageError(
+            f"the expression has {nvars} variables, so --at needs a multiple of {nvars} numbers "
+            f"(one group per point), got {len(values)}"
+        )
+    return [tuple(values[i : i + nvars]) for i in range(0, len(values), nvars)]
+
+
+def _functions(args: argparse.Namespace) -> list[Function]:
+    """The catalog functions of ``--functions`` (all by default) and the ``--expr`` function."""
+    chosen: list[Function] = []
+    names = _split(args.functions)
+    if args.at is not None and args.expr is None:
+        raise UsageError("--at gives the points of --expr; pass --expr too")
+    for name in names:
+        try:
+            chosen.append(catalog.get(name))
+        except catalog.UnknownFunctionError as exc:
+            raise UsageError(str(exc)) from None
+    if args.expr is not None:
+        if args.at is None:
+            raise UsageError("--expr needs --at with the point(s) to differentiate at")
+        try:
+            f = Function.from_string(args.expr, name=args.expr)
+        except ParseError as exc:
+            raise UsageError(f"cannot parse --expr {args.expr!r}: {exc}") from None
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"cannot use --expr {args.expr!r}: {exc}") from None
+        chosen.append(
+            Function.from_string(args.expr, name=args.expr, points=_points(args.at, f.ndim))
+        )
+    elif not names:
+        chosen = [catalog.get(name) for name in catalog.names()]
+    return chosen
+
+
+def _dtypes(text: str) -> list[str]:
+    dtypes = _split(text)
+    for name in dtypes:
+        try:
+            ok = np.issubdtype(np.dtype(name), np.floating)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise UsageError(
+                f"--dtype takes real float types such as float64,float32; got {name!r}"
+            )
+    return dtypes or ["float64"]
+
+
+def _backends(text: str | None) -> list[str]:
+    names = list(DEFAULT_BACKENDS) if text is None else _split(text)
+    known = available()
+    for name in names:
+        if name not in known:
+            raise UsageError(f"no backend named {name!r}; available: {', '.join(known)}")
+    return names
+
+
+def _run(args: argparse.Namespace) -> tuple[list[Function], pd.DataFrame]:
+    """Sweep the chosen functions, one at a time, on the grid each one's dimension calls for."""
+    functions = _functions(args)
+    dtypes, backends = _dtypes(args.dtype), _backends(args.backends)
+    if args.steps is not None and args.steps < 2:
+        raise UsageError(f"--steps must be at least 2, got {args.steps}")
+    frames = []
+    for f in functions:
+        if args.steps is not None:
+            steps: Sequence[float] = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
+        else:
+            steps = DEFAULT_STEPS if f.ndim == 1 else MULTIVARIATE_STEPS
+        frames.append(sweep([f], steps=steps, backends=backends, dtypes=dtypes))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return functions, frame
+
+
+def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
+    points = len(frame[["function", "point"]].drop_duplicates())
+    bad = int((frame["status"] != "ok").sum())
+    return (
+        f"{len(functions)} functions, {points} points, {len(frame)} rows, "
+        f"{bad} rows not ok, {seconds:.1f} s"
+    )
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report  # matplotlib only when a report is written
+
+    start = time.perf_counter()
+    functions, frame = _run(args)
+    name = args.name or ("custom" if args.expr is not None and not args.functions else "catalog")
+    out = Path(args.out) / name
+    index = write_report(
+        frame,
+        functions,
+        out,
+        title=f"diffkit report: {name}",
+        metadata={"args": args.argv, "steps": args.steps, "backends": _backends(args.backends)},
+    )
+    print(index)
+    print(_summary_line(functions, frame, time.perf_counter() - start))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    functions, frame = _run(args)
+    if args.csv is not None:
+        path = Path(args.csv)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        print(path)
+    else:
+        from .report.tables import summary_table
+
+        table = summary_table(frame)[
+            ["function", "point", "dtype", "method", "best_err", "best_h", "not_ok"]
+        ]
+        with pd.option_context("display.max_rows", None, "display.width", 200):
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.1e}"))
+    print(_summary_line(functions, frame, time.perf_counter() - start))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    print("functions:")
+    width = max(len(name) for name in catalog.names())
+    for name in catalog.names():
+        f = catalog.get(name)
+        print(f"  {name:<{width}}  [{', '.join(sorted(f.tags))}]  {f.why}")
+    print("backends:")
+    for name in available():
+        print(f"  {name}")
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--functions",
+        metavar="A,B,...",
+        help="catalog functions (default: all; see `diffkit list`)",
+    )
+    parser.add_argument(
+        "--expr", metavar="TEXT", help='an expression such as "exp(x)/sqrt(x)" (safe parser)'
+    )
+    parser.add_argument(
+        "--at",
+        metavar="X[,X...]",
+        help="points for --expr; several variables take numbers in groups",
+    )
+    parser.add_argument(
+        "--dtype", default="float64", metavar="D[,D...]", help="float dtypes (default float64)"
+    )
+    parser.add_argument(
+        "--backends",
+        metavar="NAME,...",
+        help="backends run once per point with their own step (default fd-richardson; '' for none)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="steps per grid, log-spaced from 1e-16 to 1 (default 65; 17 for several variables)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``diffkit`` command."""
+    parser = argparse.ArgumentParser(
+        prog="diffkit",
+        description="Compare finite differences, symbolic and reverse-mode differentiation.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = commands.add_parser(
+        "report", help="sweep functions and write an HTML/Markdown report", description=(
+            "Sweep finite-difference rules over steps for catalog functions (or --expr) and "
+            "write index.html, report.md, charts and CSVs into OUT/NAME."
+        )
+    )  # fmt: skip
+    _add_selection(report)
+    report.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default reports)"
+    )
+    report.add_argument(
+        "--name", metavar="NAME", help='report name (default "catalog", "custom" with --expr)'
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    sweep_cmd = commands.add_parser(
+        "sweep", help="sweep functions and write the tidy CSV", description=(
+            "Sweep finite-difference rules over steps and write the tidy frame as CSV, or print "
+            "the best error per method without --csv."
+        )
+    )  # fmt: skip
+    _add_selection(sweep_cmd)
+    sweep_cmd.add_argument("--csv", metavar="PATH", help="write the tidy frame here")
+    sweep_cmd.set_defaults(handler=_cmd_sweep)
+
+    list_cmd = commands.add_parser(
+        "list",
+        help="list catalog functions and backends",
+        description="List catalog functions and backends.",
+    )
+    list_cmd.set_defaults(handler=_cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exc:  # --help, or argparse's own usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help()
+        return 2
+    args.argv = arguments
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"diffkit: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,16 @@
+"""The report layer: charts and tables from a sweep's frame, written as HTML, Markdown and CSV."""
+
+from .figures import ERROR_FLOOR, method_color, png_bytes, vcurve_figure
+from .tables import error_curves, failure_table, summary_table
+from .writer import write_report
+
+__all__ = [
+    "ERROR_FLOOR",
+    "error_curves",
+    "failure_table",
+    "method_color",
+    "png_bytes",
+    "summary_table",
+    "vcurve_figure",
+    "write_report",
+]

@@ -1,0 +1,149 @@
+"""Ground truth: exact derivatives from SymPy, evaluated with mpmath at 50 digits.
+
+Every accuracy claim in diffkit (tests, sweeps, reports) measures against this one
+module. Derivatives are taken exactly by SymPy, then evaluated at the float point
+(converted to mpmath exactly, no rounding) with 50 significant digits and rounded
+once to float64, so the truth is correct to the last bit wherever the evaluation
+is not itself ill-conditioned beyond 35 digits.
+
+Values the derivative does not have are reported, not invented: an infinite
+derivative (sqrt at 0) is ``inf`` with its sign, a point outside the real domain
+(log at -1) is ``nan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy
+
+from .function import Function
+
+__all__ = ["DIGITS", "NoExpressionError", "derivative", "gradient", "hessian", "jacobian", "value"]
+
+DIGITS = 50
+
+
+class NoExpressionError(ValueError):
+    """Ground truth needs a SymPy expression, and the function has none."""
+
+
+def _expression(f: Function) -> sympy.Expr:
+    if f.expr is None:
+        raise NoExpressionError(
+            f"function {f.name!r} has no SymPy expression, so it has no ground truth; "
+            "build it with Function.from_string or Function.from_expr"
+        )
+    return f.expr
+
+
+def _settle_kinks(expr: sympy.Expr) -> sympy.Expr:
+    # SymPy differentiates Max(x, 0) into Heaviside(x), whose value at 0 is 1/2; diffkit's
+    # convention (ops.py) is derivative 0 at a tie, so pin Heaviside(0) to 0. Differentiating
+    # once more gives DiracDelta, which mpmath cannot evaluate; ops.py's rule for sign (and so
+    # for the derivative of a step) is 0 everywhere, so it becomes 0.
+    expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+    return expr.replace(lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0))
+
+
+@lru_cache(maxsize=512)
+def _compiled(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...]) -> Callable[..., Any]:
+    return sympy.lambdify(variables, _settle_kinks(expr), modules="mpmath")
+
+
+@lru_cache(maxsize=512)
+def _diff(expr: sympy.Expr, spec: tuple[tuple[sympy.Symbol, int], ...]) -> sympy.Expr:
+    return sympy.diff(expr, *spec) if spec else expr
+
+
+def _evaluate(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray) -> float:
+    """One exact-expression value at one point, to 50 digits, rounded once to float."""
+    fn = _compiled(expr, variables)
+    with mpmath.workdps(DIGITS):
+        args = [mpmath.mpf(float(c)) for c in point]
+        try:
+            result = fn(*args)
+        except ZeroDivisionError:
+            return _infinite_limit(expr, variables, point)
+        except (ValueError, TypeError, OverflowError):
+            return float("nan")
+        if isinstance(result, mpmath.mpc):
+            if abs(result.imag) > abs(result) * mpmath.mpf(10) ** (-DIGITS + 5):
+                return float("nan")  # outside the real domain
+            result = result.real
+        return float(result)
+
+
+def _infinite_limit(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray) -> float:
+    # A pole of the derivative: report +-inf when both one-sided values agree in sign
+    # just inside the point, nan otherwise (a removable 0/0 is not expected here).
+    fn = _compiled(expr, variables)
+    with mpmath.workdps(DIGITS):
+        signs = set()
+        for side in (1, -1):
+            args = [mpmath.mpf(float(c)) + side * mpmath.mpf(10) ** -30 for c in point]
+            try:
+                v = fn(*args)
+            except (ZeroDivisionError, ValueError, TypeError):
+                continue
+            if isinstance(v, mpmath.mpc):
+                if v.imag != 0:
+                    continue
+                v = v.real
+            signs.add(mpmath.sign(v))
+        if len(signs) == 1:
+            return float(signs.pop()) * float("inf")
+        return float("nan")
+
+
+def _points(x: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+    arr = np.asarray(x, dtype=float)
+    return arr.reshape(-1), arr.shape
+
+
+def value(f: Function, x: Any) -> np.ndarray:
+    """f at each point of ``x`` (univariate: elementwise; multivariate: one point)."""
+    return derivative(f, x, n=0) if f.ndim == 1 else np.asarray(_evaluate(_expression(f), f.variables, np.asarray(x, float)))
+
+
+def derivative(f: Function, x: Any, n: int = 1) -> np.ndarray:
+    """The exact n-th derivative of a univariate ``f`` at each point of ``x``, as float64."""
+    if f.ndim != 1:
+        raise ValueError(f"derivative needs a function of one variable; {f.name!r} has {f.ndim}")
+    if n < 0:
+        raise ValueError(f"derivative order n must be >= 0, got {n}")
+    expr = _diff(_expression(f), ((f.variables[0], n),) if n else ())
+    flat, shape = _points(x)
+    out = np.array([_evaluate(expr, f.variables, (p,)) for p in flat])
+    return out.reshape(shape)
+
+
+def gradient(f: Function, x: Any) -> np.ndarray:
+    """The exact gradient of ``f`` at one point ``x`` (length ``f.ndim``)."""
+    expr = _expression(f)
+    point = np.asarray(x, dtype=float).reshape(-1)
+    return np.array([_evaluate(_diff(expr, ((v, 1),)), f.variables, point) for v in f.variables])
+
+
+def hessian(f: Function, x: Any) -> np.ndarray:
+    """The exact Hessian of ``f`` at one point ``x``, shape ``(ndim, ndim)``."""
+    expr = _expression(f)
+    point = np.asarray(x, dtype=float).reshape(-1)
+    k = f.ndim
+    out = np.empty((k, k))
+    for i, vi in enumerate(f.variables):
+        for j in range(i, k):
+            spec = ((vi, 2),) if i == j else ((vi, 1), (f.variables[j], 1))
+            out[i, j] = out[j, i] = _evaluate(_diff(expr, spec), f.variables, point)
+    return out
+
+
+def jacobian(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], x: Any) -> np.ndarray:
+    """The exact Jacobian of a vector of expressions at one point, shape ``(len(exprs), len(variables))``."""
+    syms = tuple(variables)
+    point = np.asarray(x, dtype=float).reshape(-1)
+    return np.array([[_evaluate(_diff(e, ((v, 1),)), syms, point) for v in syms] for e in exprs])

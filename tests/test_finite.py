@@ -1,0 +1,298 @@
+"""FiniteDifference against ground truth: steps, schemes, orders, fallbacks, refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import diffkit as dk
+from diffkit import analysis, catalog, truth
+from diffkit.backends.steps import StepError
+
+SMOOTH_1D = [
+    (name, point)
+    for name in catalog.names(tag="smooth")
+    if catalog.get(name).ndim == 1
+    for point in catalog.get(name).points
+]
+IDS = [f"{name}@{point:g}" for name, point in SMOOTH_1D]
+
+
+def rel_error(value, exact):
+    value, exact = np.asarray(value, dtype=float), np.asarray(exact, dtype=float)
+    return np.abs(value - exact) / np.where(exact == 0, 1.0, np.abs(exact))
+
+
+class CountingFunction:
+    """Wraps f to count calls and the points it was evaluated at."""
+
+    def __init__(self, f):
+        self.f, self.calls, self.points = f, 0, 0
+
+    def __call__(self, x):
+        self.calls += 1
+        self.points += np.size(x)
+        return self.f(x)
+
+
+# ---------------------------------------------------------------- given steps
+
+
+def test_forward_step_given_is_used_exactly():
+    """With h given, the forward rule is bit for bit (f(x + h) - f(x)) / h, at any point."""
+    f = lambda x: np.exp(x) * np.sin(3 * x)  # noqa: E731
+    xs = np.linspace(-2, 2, 41)
+    h = 1e-3
+    got = dk.FiniteDifference(scheme="forward", h=h).derivative(f, xs)
+    assert np.array_equal(got, (f(xs + h) - f(xs)) / h)
+
+
+def test_backward_and_central_with_given_step_are_the_textbook_quotients():
+    f, x, h = np.sin, 0.7, 1e-3
+    back = dk.FiniteDifference(scheme="backward", h=h).derivative(f, x)
+    central = dk.FiniteDifference(scheme="central", h=h).derivative(f, x)
+    assert back == pytest.approx((f(x) - f(x - h)) / h, rel=1e-15)
+    assert central == pytest.approx((f(x + h) - f(x - h)) / (2 * h), rel=1e-15)
+
+
+def test_an_array_of_steps_gives_one_step_per_point():
+    f = lambda x: x**2  # noqa: E731
+    got = dk.FiniteDifference(scheme="forward", h=[1.0, 0.5]).derivative(f, [3.0, 3.0])
+    assert got.tolist() == [7.0, 6.5]
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan"), float("inf"), "small", [1e-3, 0.0], True])
+def test_bad_steps_raise_a_value_error_naming_h(bad):
+    with pytest.raises(StepError, match="h must"):
+        dk.FiniteDifference(h=bad)
+    assert issubclass(StepError, ValueError)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_orders_raise_a_value_error_naming_n(bad):
+    with pytest.raises(ValueError, match="order n"):
+        dk.FiniteDifference().derivative(np.sin, 1.0, n=bad)
+
+
+def test_impossible_rules_raise_at_construction():
+    with pytest.raises(dk.StencilError, match="even accuracy"):
+        dk.FiniteDifference(scheme="central", accuracy=3)
+    with pytest.raises(ValueError, match="scheme must be"):
+        dk.FiniteDifference(scheme="upwind")
+
+
+# ---------------------------------------------------------------- auto steps vs truth
+
+
+@pytest.mark.parametrize(("name", "point"), SMOOTH_1D, ids=IDS)
+@pytest.mark.parametrize(("scheme", "accuracy"), [("forward", 1), ("central", 2), ("central", 4)])
+def test_auto_steps_land_where_the_error_model_says(name, point, scheme, accuracy):
+    """The error at the auto step is within 10x of truncation + rounding predicted at that step."""
+    f = catalog.get(name)
+    exact = float(truth.derivative(f, point, 1))
+    fd = dk.FiniteDifference(scheme=scheme, accuracy=accuracy)
+    result = fd.estimate(f, point)
+    predicted = analysis.theory(f, point, fd.rule(1)).total(float(result.h))
+    assert abs(float(result.value) - exact) <= 10 * predicted + 4 * np.finfo(float).eps * abs(exact)
+
+
+@pytest.mark.parametrize(("name", "point"), SMOOTH_1D, ids=IDS)
+def test_auto_steps_reach_the_textbook_accuracy_where_f_varies_on_the_scale_of_x(name, point):
+    """Where |x| is f's own scale, auto steps give ~ eps^(p/(p+1)) relative error."""
+    f = catalog.get(name)
+    exact = truth.derivative(f, point, 1)
+    bounds = {("forward", 1): 1e-6, ("central", 2): 1e-8, ("central", 4): 1e-10}
+    if f.tags & {"steep", "oscillatory"} or (name == "exp" and point > 1):
+        pytest.skip("f varies faster than |x| says: covered by the error-model test")
+    for (scheme, accuracy), bound in bounds.items():
+        value = dk.FiniteDifference(scheme=scheme, accuracy=accuracy).derivative(f, point)
+        assert rel_error(value, exact) < bound, (scheme, accuracy)
+    complex_value = dk.FiniteDifference(scheme="complex").derivative(f, point)
+    assert rel_error(complex_value, exact) < 1e-13
+
+
+@pytest.mark.parametrize(("name", "point"), SMOOTH_1D, ids=IDS)
+def test_richardson_reaches_1e10_and_never_underestimates_its_error(name, point):
+    f = catalog.get(name)
+    exact = float(truth.derivative(f, point, 1))
+    result = dk.FiniteDifference(richardson=True).estimate(f, point)
+    actual = abs(float(result.value) - exact)
+    assert rel_error(result.value, exact) <= 1e-10
+    assert float(result.error) >= actual
+    assert result.status == "ok"
+    assert result.nfev <= 24
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize(("name", "point"), [("exp", 0.0), ("squire_trapp", 1.5), ("tanh", 0.5)])
+def test_higher_derivatives_match_truth(name, point, n):
+    f = catalog.get(name)
+    exact = truth.derivative(f, point, n)
+    plain = dk.FiniteDifference(scheme="central", accuracy=4).derivative(f, point, n=n)
+    extrapolated = dk.FiniteDifference(richardson=True).derivative(f, point, n=n)
+    assert rel_error(plain, exact) < 10.0 ** (-9 + 1.5 * n)
+    assert rel_error(extrapolated, exact) < 10.0 ** (-12 + 1.5 * n)
+
+
+@pytest.mark.parametrize("scheme", ["forward", "backward"])
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_one_sided_rules_are_exact_on_polynomials_of_their_degree(scheme, n):
+    """A rule of accuracy p differentiates polynomials of degree n + p - 1 exactly (up to rounding)."""
+    coefficients = [3.0, -2.0, 0.5, 1.25, -0.75][: n + 1]
+    f = np.polynomial.Polynomial(coefficients)
+    exact = f.deriv(n)(0.3)
+    got = dk.FiniteDifference(scheme=scheme, accuracy=1, h=0.125).derivative(f, 0.3, n=n)
+    assert got == pytest.approx(exact, rel=1e-8, abs=1e-8)
+
+
+def test_log_near_zero_is_finite_and_accurate_with_defaults():
+    value = dk.FiniteDifference().derivative(np.log, 1e-3)
+    assert abs(value - 1000.0) / 1000.0 < 1e-10
+
+
+# ---------------------------------------------------------------- vectorization, dtypes
+
+
+def test_derivative_calls_f_once_for_all_points_and_stencil_points():
+    f = CountingFunction(np.sin)
+    xs = np.linspace(0, 3, 100)
+    got = dk.FiniteDifference(scheme="central", accuracy=4).derivative(f, xs)
+    assert f.calls == 1
+    assert f.points == 4 * xs.size  # the centre weight of a first-derivative rule is 0
+    np.testing.assert_allclose(got, np.cos(xs), rtol=1e-10, atol=1e-12)
+
+
+def test_richardson_nfev_counts_the_points_f_really_saw():
+    f = CountingFunction(np.exp)
+    result = dk.FiniteDifference(richardson=True).estimate(f, 0.5)
+    assert int(result.nfev) == f.points
+    levels = int(result.nfev) // 2  # two points per level of the central rule
+    assert f.calls < levels  # levels are batched into fewer calls
+
+
+def test_shape_of_points_is_kept():
+    xs = np.linspace(0.1, 1, 12).reshape(3, 4)
+    got = dk.FiniteDifference().derivative(np.log, xs)
+    assert got.shape == (3, 4)
+    np.testing.assert_allclose(got, 1 / xs, rtol=1e-8)
+
+
+@pytest.mark.parametrize("scheme", ["forward", "central", "complex"])
+def test_float32_in_gives_float32_out_with_float32_accuracy(scheme):
+    xs = np.linspace(0.2, 2.0, 10, dtype=np.float32)
+    got = dk.FiniteDifference(scheme=scheme).derivative(np.sin, xs)
+    assert got.dtype == np.float32
+    bound = {"forward": 3e-3, "central": 1e-4, "complex": 1e-6}[scheme]
+    np.testing.assert_allclose(got, np.cos(xs.astype(float)), rtol=bound, atol=bound)
+
+
+def test_integer_points_are_treated_as_float64():
+    assert dk.FiniteDifference().derivative(np.exp, 0).dtype == np.float64
+
+
+def test_results_are_deterministic():
+    fd = dk.FiniteDifference(richardson=True)
+    xs = np.linspace(0.1, 3, 7)
+    assert np.array_equal(fd.derivative(np.log, xs), fd.derivative(np.log, xs))
+
+
+# ---------------------------------------------------------------- domain and failures
+
+
+def test_stencil_leaving_the_domain_falls_back_to_a_one_sided_rule():
+    f = lambda x: np.sqrt(1.0 - x)  # noqa: E731  domain x <= 1
+    x = 1.0 - 1e-9
+    result = dk.FiniteDifference().estimate(f, x)
+    exact = -0.5 / np.sqrt(1.0 - x)
+    assert result.status in ("reduced-step", "one-sided")
+    assert np.isfinite(result.value)
+    assert rel_error(result.value, exact) < 1e-2
+
+
+def test_a_boundary_point_of_the_domain_uses_the_side_inside():
+    """x^1.5 at 0: left of 0 is NaN; the forward rule gets f'(0) = 0 up to its O(sqrt h) error."""
+    result = dk.FiniteDifference().estimate(lambda x: x**1.5, 0.0)
+    assert result.status == "one-sided"
+    assert np.isfinite(result.value)
+    assert abs(result.value) < 1e-2
+    assert result.error > 0
+
+
+def test_given_steps_are_never_changed_by_the_fallback():
+    result = dk.FiniteDifference(h=1e-3).estimate(np.sqrt, 0.0)
+    assert result.status == "nonfinite"
+    assert np.isnan(result.value)
+
+
+def test_a_point_outside_the_domain_is_reported_not_invented():
+    result = dk.FiniteDifference(richardson=True).estimate(np.log, np.array([-1.0, 2.0]))
+    assert result.status.tolist() == ["nonfinite", "ok"]
+    assert np.isnan(result.value[0])
+    assert result.value[1] == pytest.approx(0.5, rel=1e-12)
+
+
+def test_complex_step_refuses_functions_that_drop_the_imaginary_part():
+    with pytest.raises(dk.ComplexStepError, match="complex values"):
+        dk.FiniteDifference(scheme="complex").derivative(np.abs, 1.0)
+    with pytest.raises(dk.ComplexStepError, match="raised"):
+        dk.FiniteDifference(scheme="complex").derivative(lambda x: float(x), 1.0)
+
+
+def test_complex_step_is_first_order_only():
+    with pytest.raises(ValueError, match="first derivatives only"):
+        dk.FiniteDifference(scheme="complex").derivative(np.sin, 1.0, n=2)
+
+
+def test_elementwise_contract_is_checked():
+    with pytest.raises(ValueError, match="elementwise"):
+        dk.FiniteDifference().derivative(np.sum, np.ones(3))
+
+
+# ---------------------------------------------------------------- several variables
+
+
+MULTI = [("rosenbrock2", 0), ("rosenbrock10", 1), ("logsumexp", 0), ("softmax_xent", 0), ("seed_xyz", 0)]
+
+
+@pytest.mark.parametrize(("name", "which"), MULTI)
+@pytest.mark.parametrize(
+    ("backend", "bound"), [("fd", 1e-7), ("fd-richardson", 1e-10), ("complex-step", 1e-13)]
+)
+def test_gradients_match_truth(name, which, backend, bound):
+    f = catalog.get(name)
+    point = np.array(f.points[which], dtype=float)
+    exact = truth.gradient(f, point)
+    got = dk.backend(backend).gradient(f, point)
+    scale = np.max(np.abs(exact))
+    assert np.max(np.abs(got - exact)) / scale < bound
+
+
+@pytest.mark.parametrize(("name", "which"), [("rosenbrock2", 0), ("logsumexp", 0), ("seed_xyz", 0)])
+@pytest.mark.parametrize(("backend", "bound"), [("fd", 1e-5), ("fd-richardson", 1e-9), ("complex-step", 1e-7)])
+def test_hessians_match_truth_and_are_symmetric(name, which, backend, bound):
+    f = catalog.get(name)
+    point = np.array(f.points[which], dtype=float)
+    exact = truth.hessian(f, point)
+    got = dk.backend(backend).hessian(f, point)
+    assert np.array_equal(got, got.T)
+    assert np.max(np.abs(got - exact)) / np.max(np.abs(exact)) < bound
+
+
+def test_jacobian_of_a_vector_function():
+    def f(v):
+        return np.array([v[0] * v[1], np.sin(v[0]) + v[1] ** 2, np.exp(v[1])])
+
+    x = np.array([0.3, -1.2])
+    exact = np.array([[x[1], x[0]], [np.cos(x[0]), 2 * x[1]], [0.0, np.exp(x[1])]])
+    for name in ("fd", "fd-richardson", "complex-step"):
+        got = dk.backend(name).jacobian(f, x)
+        assert got.shape == (3, 2)
+        np.testing.assert_allclose(got, exact, rtol=1e-7, atol=1e-9)
+
+
+def test_one_step_per_variable_in_gradients():
+    f = lambda v: v[0] ** 2 + 10 * v[1] ** 2  # noqa: E731
+    got = dk.FiniteDifference(scheme="forward", h=[0.5, 0.25]).gradient(f, [1.0, 1.0])
+    assert got.tolist() == [2.5, 22.5]
+    with pytest.raises(ValueError, match="one step per variable"):
+        dk.FiniteDifference(h=[0.1, 0.1, 0.1]).gradient(f, [1.0, 1.0])
