@@ -1,8 +1,8 @@
 """diffkit: finite differences, symbolic and reverse-mode differentiation side by side.
 
-    >>> import diffkit as dk
-    >>> dk.FiniteDifference(scheme="forward", h=1e-4).derivative(lambda x: 7*x**2 + 6*x + 3, 5.0)
-    np.float64(76.00069999995185)
+>>> import diffkit as dk
+>>> dk.FiniteDifference(scheme="forward", h=1e-4).derivative(lambda x: 7*x**2 + 6*x + 3, 5.0)
+np.float64(76.00069999995185)
 """
 
 from . import catalog, ops, truth
@@ -42,6 +42,7 @@ __all__ = [
     "catalog",
     "ops",
     "parse_expression",
+    "register",
     "stencil",
     "sweep",
     "truth",

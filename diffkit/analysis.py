@@ -74,7 +74,9 @@ class ErrorModel:
         return float(self.total(h))
 
 
-def error_model(rule: Stencil, fx: float, higher_derivative: float, dtype: Any = np.float64) -> ErrorModel:
+def error_model(
+    rule: Stencil, fx: float, higher_derivative: float, dtype: Any = np.float64
+) -> ErrorModel:
     """The model of the module docstring for ``rule``, given f(x) and f^(n+p)(x)."""
     eps = machine_epsilon(dtype)
     return ErrorModel(
@@ -134,7 +136,9 @@ def best_rows(frame: pd.DataFrame, by: list[str], error: str = "rel_err") -> pd.
     return finite.loc[idx.to_numpy()].reset_index(drop=True)
 
 
-def theory(f: Function, x: float, rule: Stencil | None, dtype: Any = np.float64) -> ErrorModel | None:
+def theory(
+    f: Function, x: float, rule: Stencil | None, dtype: Any = np.float64
+) -> ErrorModel | None:
     """The error model of ``rule`` (``None``: the complex step) for univariate ``f`` at ``x``.
 
     Needs f's expression for f(x) and f^(n+p)(x) from the ground truth; returns None

@@ -21,14 +21,11 @@ from . import catalog
 from .backends import available
 from .function import Function, Point
 from .parse import ParseError
-from .sweep import COLUMNS, DEFAULT_STEPS, sweep
+from .sweep import DEFAULT_STEPS, sweep
 
 __all__ = ["main"]
 
 DEFAULT_BACKENDS = ("fd-richardson",)
-# Functions of several variables differentiate one variable at a time, each step of
-# the grid a separate gradient, so their default grid is coarser: 17 steps, 1 per decade.
-MULTIVARIATE_STEPS = tuple(float(h) for h in np.logspace(-16, 0, 17))
 
 
 class UsageError(Exception):
@@ -112,20 +109,15 @@ def _backends(text: str | None) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> tuple[list[Function], pd.DataFrame]:
-    """Sweep the chosen functions, one at a time, on the grid each one's dimension calls for."""
+    """Sweep the chosen functions over the step grid, with the chosen backends and dtypes."""
     functions = _functions(args)
     dtypes, backends = _dtypes(args.dtype), _backends(args.backends)
     if args.steps is not None and args.steps < 2:
         raise UsageError(f"--steps must be at least 2, got {args.steps}")
-    frames = []
-    for f in functions:
-        if args.steps is not None:
-            steps: Sequence[float] = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
-        else:
-            steps = DEFAULT_STEPS if f.ndim == 1 else MULTIVARIATE_STEPS
-        frames.append(sweep([f], steps=steps, backends=backends, dtypes=dtypes))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return functions, frame
+    steps: Sequence[float] = DEFAULT_STEPS
+    if args.steps is not None:
+        steps = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
+    return functions, sweep(functions, steps=steps, backends=backends, dtypes=dtypes)
 
 
 def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
@@ -220,7 +212,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         "--steps",
         type=int,
         metavar="N",
-        help="steps per grid, log-spaced from 1e-16 to 1 (default 65; 17 for several variables)",
+        help="steps in the grid, log-spaced from 1e-16 to 1 (default 65: 4 per decade)",
     )
 
 

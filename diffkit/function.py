@@ -22,7 +22,7 @@ import sympy
 
 from .parse import parse_expression, symbol
 
-__all__ = ["Function", "as_function"]
+__all__ = ["Function", "as_callable", "as_function", "coordinate_line"]
 
 Point = float | tuple[float, ...]
 
@@ -55,7 +55,11 @@ def _compile(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable[[A
             raise ValueError(f"expected {nvars} variables along the first axis, got {len(x)}")
         value = compiled(*x)
         batch = np.shape(x)[1:]
-        return value + np.zeros(batch, dtype=np.result_type(value, x[0])) if np.shape(value) != batch else value
+        return (
+            value + np.zeros(batch, dtype=np.result_type(value, x[0]))
+            if np.shape(value) != batch
+            else value
+        )
 
     return multivariate
 
@@ -77,6 +81,7 @@ class Function:
     points: tuple[Point, ...] = ()
     tags: frozenset[str] = field(default_factory=frozenset)
     why: str = ""
+    batched: bool = False  # follows the calling convention's trailing batch axes (compiled ones do)
 
     @property
     def ndim(self) -> int:
@@ -124,9 +129,13 @@ class Function:
             syms = tuple(symbol(v) if isinstance(v, str) else v for v in variables)
             missing = {s.name for s in expr.free_symbols} - {s.name for s in syms}
             if missing:
-                raise ValueError(f"expression uses {sorted(missing)} beyond variables {[s.name for s in syms]}")
+                raise ValueError(
+                    f"expression uses {sorted(missing)} beyond variables {[s.name for s in syms]}"
+                )
         # Use our real symbols even when the caller built the expression with plain ones.
-        expr = expr.xreplace({s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)})
+        expr = expr.xreplace(
+            {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+        )
         syms = tuple(symbol(s.name) for s in syms)
         all_tags = set(tags) | ({"multivariate"} if len(syms) > 1 else set())
         return cls(
@@ -138,6 +147,7 @@ class Function:
             points=tuple(points),
             tags=frozenset(all_tags),
             why=why,
+            batched=True,
         )
 
     @classmethod
@@ -202,3 +212,31 @@ def as_callable(f: Function | str | sympy.Expr | Callable[..., Any]) -> Callable
         return f
     return as_function(f).numpy
 
+
+# Below this many points a loop of scalar calls beats one call on small arrays: NumPy's
+# per-call overhead dominates for the tiny arrays of a stencil.
+_BATCH_FROM = 8
+
+
+def coordinate_line(f: Any, point: np.ndarray, i: int) -> Callable[[np.ndarray], np.ndarray]:
+    """t -> f(point with coordinate i set to t), for an array t: result shape (t.size, *out).
+
+    Finite differences walk f along one axis at a time with this; a batched
+    ``Function`` gets all values of t in one call, any other callable one call each.
+    """
+    fn = as_callable(f)
+    batched = isinstance(f, Function) and f.batched
+
+    def line(t: np.ndarray) -> np.ndarray:
+        if batched and t.size >= _BATCH_FROM:
+            ys = np.repeat(point.astype(t.dtype)[:, None], t.size, axis=1)
+            ys[i] = t
+            return np.moveaxis(np.asarray(fn(ys)), -1, 0)
+        rows = []
+        for ti in t:
+            y = point.astype(ti.dtype, copy=True)
+            y[i] = ti
+            rows.append(np.asarray(fn(y)))
+        return np.stack(rows)
+
+    return line

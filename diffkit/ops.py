@@ -78,9 +78,7 @@ _ROWS: tuple[Primitive, ...] = (
     Primitive(
         "subtract", 2, np.subtract, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "operator"
     ),
-    Primitive(
-        "multiply", 2, np.multiply, lambda a, b: a * b, lambda a, b, out: (b, a), "operator"
-    ),
+    Primitive("multiply", 2, np.multiply, lambda a, b: a * b, lambda a, b, out: (b, a), "operator"),
     Primitive(
         "divide",
         2,
@@ -113,7 +111,9 @@ _ROWS: tuple[Primitive, ...] = (
     Primitive("tanh", 1, np.tanh, sympy.tanh, lambda x, out: (1.0 - out * out,)),
     Primitive("sinh", 1, np.sinh, sympy.sinh, lambda x, out: (np.cosh(x),)),
     Primitive("cosh", 1, np.cosh, sympy.cosh, lambda x, out: (np.sinh(x),)),
-    Primitive("arctan", 1, np.arctan, sympy.atan, lambda x, out: (1.0 / (1.0 + x * x),), aliases=("atan",)),
+    Primitive(
+        "arctan", 1, np.arctan, sympy.atan, lambda x, out: (1.0 / (1.0 + x * x),), aliases=("atan",)
+    ),
     Primitive(
         "arcsin",
         1,
@@ -139,7 +139,11 @@ _ROWS: tuple[Primitive, ...] = (
         aliases=("logistic", "expit"),
     ),
     Primitive(
-        "softplus", 1, _softplus, lambda x: sympy.log(1 + sympy.exp(x)), lambda x, out: (_sigmoid(x),)
+        "softplus",
+        1,
+        _softplus,
+        lambda x: sympy.log(1 + sympy.exp(x)),
+        lambda x, out: (_sigmoid(x),),
     ),
     Primitive(
         "relu",
@@ -154,7 +158,10 @@ _ROWS: tuple[Primitive, ...] = (
         2,
         np.maximum,
         sympy.Max,
-        lambda a, b, out: (np.where(a > b, 1.0, 0.0) + 0.0 * a, np.where(b > a, 1.0, 0.0) + 0.0 * b),
+        lambda a, b, out: (
+            np.where(a > b, 1.0, 0.0) + 0.0 * a,
+            np.where(b > a, 1.0, 0.0) + 0.0 * b,
+        ),
         aliases=("max",),
         smooth=False,
     ),
@@ -163,7 +170,10 @@ _ROWS: tuple[Primitive, ...] = (
         2,
         np.minimum,
         sympy.Min,
-        lambda a, b, out: (np.where(a < b, 1.0, 0.0) + 0.0 * a, np.where(b < a, 1.0, 0.0) + 0.0 * b),
+        lambda a, b, out: (
+            np.where(a < b, 1.0, 0.0) + 0.0 * a,
+            np.where(b < a, 1.0, 0.0) + 0.0 * b,
+        ),
         aliases=("min",),
         smooth=False,
     ),

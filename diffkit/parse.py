@@ -20,7 +20,7 @@ symbolic tracer agree on what ``sigmoid`` or ``log1p`` is.
 Hostile text must fail fast with :class:`ParseError`, never run anything, never
 hang and never exhaust the stack. The limits below do that:
 
-- the raw text is checked for length and bracket depth *before* ``ast.parse``
+- the raw text is checked for length, digit runs and bracket depth *before* ``ast.parse``
   (CPython's parser recurses on nesting), and the ``RecursionError`` /
   ``MemoryError`` it can still raise (a chain of thousands of operators) become
   ``ParseError`` too;
@@ -35,6 +35,10 @@ hang and never exhaust the stack. The limits below do that:
   subexpression must evaluate to a finite real number within the float64 range,
   which also keeps SymPy's own numeric comparisons (``Max``, ``Abs``) cheap:
   ``exp(exp(exp(100)))`` is refused at ``exp(exp(100))`` instead of hanging.
+
+Within these limits hostile text is refused in milliseconds; the slowest *accepted*
+text is a few seconds of SymPy's own construction work (thousands of nodes, each
+costing SymPy's assumption system a millisecond or so).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 import sympy
+from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from . import ops
 
@@ -75,6 +80,15 @@ MAX_NUMBER_BITS = 1024
 That is the float64 range: a bigger exact number cannot be evaluated in double
 precision anyway, and bounding it bounds what SymPy's exact arithmetic costs.
 """
+
+MAX_DIGITS = 400
+"""Longest run of digits in the text (a float64 has 17 significant digits; an integer
+below ``2**MAX_NUMBER_BITS`` has at most 309)."""
+
+MAX_MINMAX_ARGS = 8
+"""Most arguments of one SymPy ``Max``/``Min``. SymPy flattens ``maximum(a, maximum(b, c))``
+into ``Max(a, b, c)`` and compares every pair of arguments as it builds one, so building
+a nest of n costs about n**3 comparisons (a 30-deep nest takes seconds)."""
 
 MAX_EXPONENT = 1000
 """Largest ``|p|`` of a constant exponent ``b**p`` (also ``exp(p*log(b))``, which SymPy
@@ -135,6 +149,7 @@ _NODE_KINDS: dict[type[ast.AST], str] = {
 }
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 
 
 class ParseError(ValueError):
@@ -188,8 +203,9 @@ def parse_expression(text: str, *, variables: Sequence[str] | None = None) -> sy
     except SyntaxError as exc:
         line, column = exc.lineno, exc.offset
         where = f" at line {line}, column {column}" if line and column else ""
+        near = f" near {exc.text.strip()[:_MAX_PIECE_CHARS]!r}" if exc.text else ""
         raise ParseError(
-            f"invalid syntax{where}: {exc.msg}", line=line, column=column
+            f"invalid syntax{where}: {exc.msg}{near}", piece=exc.text, line=line, column=column
         ) from exc
     except ValueError as exc:  # null bytes on some Python versions
         raise ParseError(f"invalid text: {exc}") from exc
@@ -231,6 +247,14 @@ def _prescan(text: str) -> None:
         )
     if not text.strip():
         raise ParseError("empty expression")
+    digits = _LONG_DIGITS.search(text)
+    if digits:
+        line, column = _line_column(text, digits.start())
+        raise ParseError(
+            f"number with more than {MAX_DIGITS} digits at line {line}, column {column}",
+            line=line,
+            column=column,
+        )
     depth = 0
     for index, char in enumerate(text):
         if char in "([{":
@@ -282,15 +306,17 @@ class _Builder:
 
     def fail(self, message: str, node: ast.AST | None = None) -> NoReturn:
         """Raise ParseError naming ``node``'s source text and position."""
-        if node is None or not hasattr(node, "lineno"):
+        line: int | None = getattr(node, "lineno", None)
+        offset: int | None = getattr(node, "col_offset", None)
+        if node is None or line is None or offset is None:
             raise ParseError(message)
         piece = ast.get_source_segment(self.text, node) or ""
         if len(piece) > _MAX_PIECE_CHARS:
             piece = piece[: _MAX_PIECE_CHARS - 3] + "..."
-        line = node.lineno
         lines = _NEWLINE.split(self.text)
         if 0 < line <= len(lines):
-            prefix = lines[line - 1].encode("utf-8")[: node.col_offset]
+            # col_offset counts UTF-8 bytes; report characters.
+            prefix = lines[line - 1].encode("utf-8")[:offset]
             column: int | None = len(prefix.decode("utf-8", errors="replace")) + 1
         else:
             column = None
@@ -489,6 +515,10 @@ class _Builder:
         except (ArithmeticError, ValueError, TypeError) as exc:
             self.fail(f"SymPy cannot build this ({exc})", node)
         self.check_result(result, node)
+        if isinstance(result, MinMaxBase) and len(result.args) > MAX_MINMAX_ARGS:
+            self.fail(
+                f"maximum/minimum of {len(result.args)} arguments (limit {MAX_MINMAX_ARGS})", node
+            )
         return result
 
     def check_result(self, result: sympy.Expr, node: ast.AST) -> None:

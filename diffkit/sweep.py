@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from . import truth
 from .analysis import absolute_error, relative_error
 from .backends import FiniteDifference, backend
 from .backends.protocol import Differentiator
-from .function import Function, as_function
+from .function import Function, as_function, coordinate_line
 
 __all__ = ["COLUMNS", "DEFAULT_STEPS", "FD_METHODS", "FDMethod", "sweep"]
 
@@ -126,7 +127,9 @@ def _failure(exc: BaseException, steps: int, components: int) -> _Outcome:
     )
 
 
-def _run_fd(f: Function, point: Any, n: int, dtype: str, method: FDMethod, steps: np.ndarray) -> _Outcome:
+def _run_fd(
+    f: Function, point: Any, n: int, dtype: str, method: FDMethod, steps: np.ndarray
+) -> _Outcome:
     if f.ndim == 1:
         xs = np.full(steps.shape, point, dtype=dtype)
         result = method.make(steps).estimate(f, xs, n)
@@ -138,17 +141,31 @@ def _run_fd(f: Function, point: Any, n: int, dtype: str, method: FDMethod, steps
             status=result.status,
         )
     if n != 1:
-        raise ValueError(f"the sweep differentiates functions of several variables once (gradient), got n={n}")
-    x = np.asarray(point, dtype=dtype)
-    grads = np.array([method.make(float(h)).gradient(f, x) for h in steps], dtype=float)
-    evals = 1 if method.scheme == "complex" else method.make("auto").rule(1).evaluations
+        raise ValueError(
+            f"the sweep differentiates functions of several variables once (gradient), got n={n}"
+        )
+    # Each partial derivative is a derivative along a coordinate line, swept over all
+    # steps in one vectorized call: the same arithmetic as gradient(), step by step.
+    x = np.asarray(point, dtype=dtype).reshape(-1)
+    fd = method.make(steps)
+    parts = [
+        fd.estimate(coordinate_line(f, x, i), np.full(steps.shape, x[i])) for i in range(x.size)
+    ]
     return _Outcome(
-        values=grads,
-        estimates=np.full(grads.shape, np.nan),
+        values=np.stack([p.value for p in parts], axis=1).astype(float),
+        estimates=np.stack([p.error for p in parts], axis=1),
         h=steps,
-        nfev=np.full(steps.shape, evals * f.ndim),
-        status=np.full(steps.shape, "ok", dtype=object),
+        nfev=np.sum([p.nfev for p in parts], axis=0),
+        status=_worst_status([p.status for p in parts]),
     )
+
+
+def _worst_status(statuses: list[np.ndarray]) -> np.ndarray:
+    """Per step, the first non-ok status among the components (ok when all are)."""
+    out = np.full(statuses[0].shape, "ok", dtype=object)
+    for status in statuses:
+        out = np.where(out == "ok", status, out)
+    return out
 
 
 def _run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiator) -> _Outcome:
@@ -194,7 +211,9 @@ def _rows(
             if status in ("ok", "reduced-step", "one-sided") and not np.isfinite(value):
                 status, message = "nonfinite", "the estimate is not finite"
             elif status == "nonfinite" and not message:
-                message = "no finite estimate: a stencil point is outside the domain or f overflowed"
+                message = (
+                    "no finite estimate: a stencil point is outside the domain or f overflowed"
+                )
             t = truth_values[c] if c < truth_values.size else np.nan
             rows.append(
                 {
@@ -265,7 +284,7 @@ def sweep(
                         "accuracy": _safe_accuracy(method, n),
                     }
                     outcome, seconds = _timed(
-                        lambda m=method: _run_fd(f, point, n, dtype, m, step_grid),
+                        partial(_run_fd, f, point, n, dtype, method, step_grid),
                         step_grid.size,
                         components,
                     )
@@ -278,7 +297,7 @@ def sweep(
                         "accuracy": np.nan,
                     }
                     outcome, seconds = _timed(
-                        lambda d=diff: _run_backend(f, point, n, dtype, d), 1, components
+                        partial(_run_backend, f, point, n, dtype, diff), 1, components
                     )
                     rows += _rows(f, point, n, dtype, labels, outcome, truth_values, seconds)
     return pd.DataFrame(rows, columns=COLUMNS)

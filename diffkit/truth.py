@@ -47,7 +47,9 @@ def _settle_kinks(expr: sympy.Expr) -> sympy.Expr:
     # once more gives DiracDelta, which mpmath cannot evaluate; ops.py's rule for sign (and so
     # for the derivative of a step) is 0 everywhere, so it becomes 0.
     expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
-    return expr.replace(lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0))
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0)
+    )
 
 
 @lru_cache(maxsize=512)
@@ -60,7 +62,9 @@ def _diff(expr: sympy.Expr, spec: tuple[tuple[sympy.Symbol, int], ...]) -> sympy
     return sympy.diff(expr, *spec) if spec else expr
 
 
-def _evaluate(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray) -> float:
+def _evaluate(
+    expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray
+) -> float:
     """One exact-expression value at one point, to 50 digits, rounded once to float."""
     fn = _compiled(expr, variables)
     with mpmath.workdps(DIGITS):
@@ -78,7 +82,9 @@ def _evaluate(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequ
         return float(result)
 
 
-def _infinite_limit(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray) -> float:
+def _infinite_limit(
+    expr: sympy.Expr, variables: tuple[sympy.Symbol, ...], point: Sequence[float] | np.ndarray
+) -> float:
     # A pole of the derivative: report +-inf when both one-sided values agree in sign
     # just inside the point, nan otherwise (a removable 0/0 is not expected here).
     fn = _compiled(expr, variables)
@@ -107,7 +113,11 @@ def _points(x: Any) -> tuple[np.ndarray, tuple[int, ...]]:
 
 def value(f: Function, x: Any) -> np.ndarray:
     """f at each point of ``x`` (univariate: elementwise; multivariate: one point)."""
-    return derivative(f, x, n=0) if f.ndim == 1 else np.asarray(_evaluate(_expression(f), f.variables, np.asarray(x, float)))
+    return (
+        derivative(f, x, n=0)
+        if f.ndim == 1
+        else np.asarray(_evaluate(_expression(f), f.variables, np.asarray(x, float)))
+    )
 
 
 def derivative(f: Function, x: Any, n: int = 1) -> np.ndarray:

@@ -19,7 +19,9 @@ def test_predicted_optimum_matches_the_observed_v_curve(scheme, accuracy):
     rule = stencil(scheme, 1, accuracy)
     model = analysis.theory(f, 1.5, rule)
     steps = np.logspace(-14, -1, 131)
-    fd = dk.FiniteDifference(scheme=scheme, accuracy=accuracy, h=np.append(steps, model.optimal_step))
+    fd = dk.FiniteDifference(
+        scheme=scheme, accuracy=accuracy, h=np.append(steps, model.optimal_step)
+    )
     values = fd.derivative(f, np.full(steps.size + 1, 1.5))
     err = np.abs(values - float(dk.truth.derivative(f, 1.5)))
     at_optimum, observed = err[-1], err[:-1]
@@ -38,10 +40,14 @@ def test_truncation_side_follows_the_model_closely():
     np.testing.assert_allclose(err, model.truncation(h), rtol=0.05)
 
 
-@pytest.mark.parametrize(("scheme", "accuracy", "order"), [("forward", 1, 1), ("central", 2, 2), ("central", 4, 4)])
+@pytest.mark.parametrize(
+    ("scheme", "accuracy", "order"), [("forward", 1, 1), ("central", 2, 2), ("central", 4, 4)]
+)
 def test_fitted_order_recovers_the_rule_accuracy(scheme, accuracy, order):
     h = np.logspace(-3, -1, 9)
-    values = dk.FiniteDifference(scheme=scheme, accuracy=accuracy, h=h).derivative(np.exp, np.full(h.size, 0.3))
+    values = dk.FiniteDifference(scheme=scheme, accuracy=accuracy, h=h).derivative(
+        np.exp, np.full(h.size, 0.3)
+    )
     slope = analysis.fitted_order(h, np.abs(values - np.exp(0.3)))
     assert slope == pytest.approx(order, abs=0.15)
 
@@ -61,7 +67,11 @@ def test_error_metrics_handle_zero_and_infinite_truth():
 
 def test_best_rows_picks_the_smallest_finite_error_per_group():
     frame = pd.DataFrame(
-        {"method": ["a", "a", "b", "b"], "h": [1.0, 2.0, 1.0, 2.0], "rel_err": [0.3, 0.1, np.nan, 0.5]}
+        {
+            "method": ["a", "a", "b", "b"],
+            "h": [1.0, 2.0, 1.0, 2.0],
+            "rel_err": [0.3, 0.1, np.nan, 0.5],
+        }
     )
     best = analysis.best_rows(frame, ["method"])
     assert best.h.tolist() == [2.0, 2.0]

@@ -81,7 +81,7 @@ def test_float32_in_float32_out(backend):
 
 
 def test_registry_names_unknown_backends_and_lists_the_known_ones():
-    with pytest.raises(dk.UnknownBackendError, match="available: .*fd"):
+    with pytest.raises(dk.UnknownBackendError, match=r"available: .*fd"):
         dk.backend("no-such-backend")
 
 

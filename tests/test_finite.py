@@ -61,7 +61,9 @@ def test_an_array_of_steps_gives_one_step_per_point():
     assert got.tolist() == [7.0, 6.5]
 
 
-@pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan"), float("inf"), "small", [1e-3, 0.0], True])
+@pytest.mark.parametrize(
+    "bad", [0.0, -1e-3, float("nan"), float("inf"), "small", [1e-3, 0.0], True]
+)
 def test_bad_steps_raise_a_value_error_naming_h(bad):
     with pytest.raises(StepError, match="h must"):
         dk.FiniteDifference(h=bad)
@@ -251,7 +253,13 @@ def test_elementwise_contract_is_checked():
 # ---------------------------------------------------------------- several variables
 
 
-MULTI = [("rosenbrock2", 0), ("rosenbrock10", 1), ("logsumexp", 0), ("softmax_xent", 0), ("seed_xyz", 0)]
+MULTI = [
+    ("rosenbrock2", 0),
+    ("rosenbrock10", 1),
+    ("logsumexp", 0),
+    ("softmax_xent", 0),
+    ("seed_xyz", 0),
+]
 
 
 @pytest.mark.parametrize(("name", "which"), MULTI)
@@ -268,7 +276,9 @@ def test_gradients_match_truth(name, which, backend, bound):
 
 
 @pytest.mark.parametrize(("name", "which"), [("rosenbrock2", 0), ("logsumexp", 0), ("seed_xyz", 0)])
-@pytest.mark.parametrize(("backend", "bound"), [("fd", 1e-5), ("fd-richardson", 1e-9), ("complex-step", 1e-7)])
+@pytest.mark.parametrize(
+    ("backend", "bound"), [("fd", 1e-5), ("fd-richardson", 1e-9), ("complex-step", 1e-7)]
+)
 def test_hessians_match_truth_and_are_symmetric(name, which, backend, bound):
     f = catalog.get(name)
     point = np.array(f.points[which], dtype=float)

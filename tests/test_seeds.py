@@ -36,7 +36,9 @@ UNIVARIATE = [
 ]
 
 
-@pytest.mark.parametrize(("article", "f", "x", "h", "printed"), UNIVARIATE, ids=[c[0] for c in UNIVARIATE])
+@pytest.mark.parametrize(
+    ("article", "f", "x", "h", "printed"), UNIVARIATE, ids=[c[0] for c in UNIVARIATE]
+)
 def test_univariate_quotients_match_the_articles_bit_for_bit(article, f, x, h, printed):
     value = forward(h).derivative(f, x)
     assert float(value) == printed
@@ -44,10 +46,20 @@ def test_univariate_quotients_match_the_articles_bit_for_bit(article, f, x, h, p
 
 PARTIALS = [
     # (article, f of a vector, point, h, printed partials)
-    ("000 ex 1.2", lambda v: v[0] * v[1] + v[2], (2.0, -3.0, 10.0), 0.0001,
-     (-3.000000000010772, 2.0000000000042206, 0.9999999999976694)),
-    ("002 dL/de, dL/df", lambda v: v[0] * v[1], (2.0, -2.0), 0.0001,
-     (-2.0000000000042206, 1.9999999999997797)),
+    (
+        "000 ex 1.2",
+        lambda v: v[0] * v[1] + v[2],
+        (2.0, -3.0, 10.0),
+        0.0001,
+        (-3.000000000010772, 2.0000000000042206, 0.9999999999976694),
+    ),
+    (
+        "002 dL/de, dL/df",
+        lambda v: v[0] * v[1],
+        (2.0, -2.0),
+        0.0001,
+        (-2.0000000000042206, 1.9999999999997797),
+    ),
     ("003 x+y", lambda v: v[0] + v[1], (2, 3), 0.000001, (1.000000000139778, 1.000000000139778)),
     ("003 x+y at -20,300", lambda v: v[0] + v[1], (-20, 300), 0.000001, (0.9999999974752427, None)),
     ("003 x+y at 2,75", lambda v: v[0] + v[1], (2, 75), 0.000001, (0.9999999974752427, None)),
@@ -57,12 +69,19 @@ PARTIALS = [
     ("003 x*y at 3", lambda v: v[0] * v[1], (3, 3), 1e-5, (3.000000000064062, None)),
     ("003 x*y h=5", lambda v: v[0] * v[1], (10, 3), 5, (3.0, None)),
     ("003 xyz h=1", lambda v: v[0] ** 2 + v[1] ** 3 - v[2], (2, 3, 4), 1, (5.0, None, None)),
-    ("003 xyz h=1e-5", lambda v: v[0] ** 2 + v[1] ** 3 - v[2], (2, 3, 4), 0.00001,
-     (4.000010000027032, None, None)),
+    (
+        "003 xyz h=1e-5",
+        lambda v: v[0] ** 2 + v[1] ** 3 - v[2],
+        (2, 3, 4),
+        0.00001,
+        (4.000010000027032, None, None),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("article", "f", "point", "h", "printed"), PARTIALS, ids=[c[0] for c in PARTIALS])
+@pytest.mark.parametrize(
+    ("article", "f", "point", "h", "printed"), PARTIALS, ids=[c[0] for c in PARTIALS]
+)
 def test_partial_quotients_match_the_articles_bit_for_bit(article, f, point, h, printed):
     grad = forward(h).gradient(f, np.array(point, dtype=float))
     for got, want in zip(grad, printed, strict=True):
@@ -94,5 +113,7 @@ def test_seed_examples_have_exact_derivatives_in_the_catalog():
     assert dk.truth.derivative(dk.catalog.get("seed_quadratic"), 5.0) == 76.0
     fd = dk.FiniteDifference(richardson=True)
     assert fd.derivative(dk.catalog.get("seed_quadratic"), 5.0) == pytest.approx(76.0, rel=1e-14)
-    grad = dk.FiniteDifference(richardson=True).gradient(dk.catalog.get("seed_abcf"), [2.0, -3.0, 10.0, -2.0])
+    grad = dk.FiniteDifference(richardson=True).gradient(
+        dk.catalog.get("seed_abcf"), [2.0, -3.0, 10.0, -2.0]
+    )
     np.testing.assert_allclose(grad, [6.0, -4.0, -2.0, 4.0], rtol=1e-12)

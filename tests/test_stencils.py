@@ -23,7 +23,9 @@ KNOWN = [
 
 
 @pytest.mark.parametrize(("scheme", "n", "accuracy", "offsets", "weights", "constant"), KNOWN)
-def test_standard_rules_have_textbook_weights_and_error_constants(scheme, n, accuracy, offsets, weights, constant):
+def test_standard_rules_have_textbook_weights_and_error_constants(
+    scheme, n, accuracy, offsets, weights, constant
+):
     rule = stencil(scheme, n, accuracy)
     assert rule.offsets == offsets
     assert rule.weights == tuple(Fraction(w) for w in weights)

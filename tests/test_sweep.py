@@ -32,13 +32,22 @@ def test_columns_and_one_row_per_estimate(frame):
 def test_errors_are_measured_against_ground_truth(frame):
     ok = frame[(frame.status == "ok") & np.isfinite(frame.truth)]
     np.testing.assert_allclose(ok.abs_err, np.abs(ok.value - ok.truth), rtol=1e-12, atol=0)
-    row = ok[(ok.function == "squire_trapp") & (ok.method == "complex") & (ok.h == 1e-12) & (ok.dtype == "float64")]
+    row = ok[
+        (ok.function == "squire_trapp")
+        & (ok.method == "complex")
+        & (ok.h == 1e-12)
+        & (ok.dtype == "float64")
+    ]
     assert row.rel_err.iloc[0] < 1e-14
 
 
 def test_the_v_curve_is_in_the_data(frame):
     """Central differences on Squire-Trapp: error falls then rises as h shrinks."""
-    rows = frame[(frame.function == "squire_trapp") & (frame.method == "central") & (frame.dtype == "float64")]
+    rows = frame[
+        (frame.function == "squire_trapp")
+        & (frame.method == "central")
+        & (frame.dtype == "float64")
+    ]
     err = rows.set_index("h").rel_err
     assert err[1e-5] < err[1e-1]
     assert err[1e-5] < err[1e-12]

@@ -22,16 +22,15 @@ added until the estimate reaches the rounding floor or starts to grow.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-import math
-
 import numpy as np
 
-from ..function import as_callable
+from ..function import as_callable, coordinate_line
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
 from .steps import exact_step, machine_epsilon, optimal_step, step_scale, validate_step
 
@@ -133,7 +132,9 @@ class _Tableau:
         self.done = False
         self.nfev = 0
 
-    def add(self, base: list[float], factors: list[float], gains: list[float], noise: float, eps: float) -> None:
+    def add(
+        self, base: list[float], factors: list[float], gains: list[float], noise: float, eps: float
+    ) -> None:
         """Take the next level's base estimates; update the best value, its error and the stop flag."""
         if self.done:  # later levels of the same batch: evaluated, but no longer needed
             return
@@ -219,7 +220,7 @@ class FiniteDifference:
             self.rule(1)  # fail now, not at the first call, on an impossible rule
 
     def __repr__(self) -> str:
-        extra = f", richardson=True" if self.richardson else ""
+        extra = ", richardson=True" if self.richardson else ""
         acc = f", accuracy={self.accuracy}" if self.accuracy is not None else ""
         return f"FiniteDifference(scheme={self.scheme!r}{acc}, h={self.h!r}{extra})"
 
@@ -376,7 +377,14 @@ class FiniteDifference:
         return _Partial(value, error, steps, np.ones(x.shape, dtype=int), status)
 
     def _estimate_line(
-        self, phi: LineFunction, x: np.ndarray, n: int, h: Any, dtype: Any, *, with_error: bool = False
+        self,
+        phi: LineFunction,
+        x: np.ndarray,
+        n: int,
+        h: Any,
+        dtype: Any,
+        *,
+        with_error: bool = False,
     ) -> _Partial:
         """Differentiate phi at points x (shape (k,)), falling back where the domain bites.
 
@@ -389,7 +397,9 @@ class FiniteDifference:
             return self._complex(phi, x, h, dtype)
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
-        method: Method = self._richardson if self.richardson else partial(self._plain, with_error=with_error)
+        method: Method = (
+            self._richardson if self.richardson else partial(self._plain, with_error=with_error)
+        )
         with np.errstate(all="ignore"):
             result = method(phi, x, self._steps(x, dtype, rule, h), rule, eps)
             failed = ~_finite_rows(result.value)
@@ -436,13 +446,39 @@ class FiniteDifference:
             inside = nearest >= 0
             if inside.any():
                 scale = distance[nearest[inside], np.flatnonzero(inside)]
-                self._take(method, result, failed, idx[inside], "reduced-step", phi, x, dtype, rule, h, eps, scale)
+                self._take(
+                    method,
+                    result,
+                    failed,
+                    idx[inside],
+                    "reduced-step",
+                    phi,
+                    x,
+                    dtype,
+                    rule,
+                    h,
+                    eps,
+                    scale,
+                )
             sides = self._fallback_rules(n)
             if sides:
                 for side, ok in zip(sides, (right.any(axis=0), left.any(axis=0)), strict=True):
                     chosen = idx[~inside & ok & failed[idx]]
                     if chosen.size:
-                        self._take(method, result, failed, chosen, "one-sided", phi, x, dtype, side, h, eps, None)
+                        self._take(
+                            method,
+                            result,
+                            failed,
+                            chosen,
+                            "one-sided",
+                            phi,
+                            x,
+                            dtype,
+                            side,
+                            h,
+                            eps,
+                            None,
+                        )
         result.status[failed] = "nonfinite"
         result.error[failed] = np.nan
 
@@ -509,25 +545,16 @@ class FiniteDifference:
         """The n-th derivative of f: R -> R at each point of x (vectorized: one call of f per stencil point)."""
         return _scalar_if_0d(self.estimate(f, x, n, with_error=False).value)
 
-    def _along(self, f: Any, x: Any, n: int = 1, *, hessian_pairs: bool = False) -> tuple[list[_Partial], np.ndarray, Any]:
-        """Differentiate f along each coordinate axis of x (a helper of gradient/jacobian)."""
-        fn = as_callable(f)
+    def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[_Partial], Any]:
+        """Differentiate f along each coordinate axis of x (the work of gradient and jacobian)."""
         point, dtype = _as_points(x)
         point = np.atleast_1d(point).reshape(-1)
         hs = self._per_variable_steps(point)
         parts = []
         for i in range(point.size):
-
-            def phi(t: np.ndarray, i: int = i) -> np.ndarray:
-                rows = []
-                for ti in t:
-                    y = point.astype(ti.dtype, copy=True)
-                    y[i] = ti
-                    rows.append(np.asarray(fn(y)))
-                return np.stack(rows)
-
-            parts.append(self._estimate_line(phi, point[i : i + 1], n, hs[i], dtype))
-        return parts, point, dtype
+            line = coordinate_line(f, point, i)
+            parts.append(self._estimate_line(line, point[i : i + 1], n, hs[i], dtype))
+        return parts, dtype
 
     def _per_variable_steps(self, point: np.ndarray) -> list[Any]:
         if isinstance(self.h, str):
@@ -536,12 +563,14 @@ class FiniteDifference:
         if h.ndim == 0:
             return [float(h)] * point.size
         if h.shape != point.shape:
-            raise ValueError(f"h has shape {h.shape}, but x has {point.size} variables: give one step per variable")
+            raise ValueError(
+                f"h has shape {h.shape}, but x has {point.size} variables: give one step per variable"
+            )
         return [float(v) for v in h]
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """Gradient of f: R^n -> R at one point x (one line derivative per variable)."""
-        parts, point, dtype = self._along(f, x)
+        parts, dtype = self._along(f, x)
         values = [np.asarray(p.value).reshape(-1) for p in parts]
         if any(v.size != 1 for v in values):
             raise ValueError("gradient needs a scalar-valued f; use jacobian for vector outputs")
@@ -549,7 +578,7 @@ class FiniteDifference:
 
     def jacobian(self, f: Any, x: Any) -> np.ndarray:
         """Jacobian of f: R^n -> R^m at one point x, shape (m, n)."""
-        parts, point, dtype = self._along(f, x)
+        parts, dtype = self._along(f, x)
         columns = [np.asarray(p.value)[0].reshape(-1) for p in parts]
         return _cast(np.stack(columns, axis=1), dtype)
 
@@ -577,7 +606,9 @@ class FiniteDifference:
             def phi(t: np.ndarray) -> np.ndarray:
                 return np.stack([np.asarray(fn(point + ti * direction)) for ti in t])
 
-            part = self._estimate_line(phi, np.zeros(1, dtype=point.dtype), 2, self._direction_step(direction), dtype)
+            part = self._estimate_line(
+                phi, np.zeros(1, dtype=point.dtype), 2, self._direction_step(direction), dtype
+            )
             value = np.asarray(part.value).reshape(-1)
             if value.size != 1:
                 raise ValueError("hessian needs a scalar-valued f")
@@ -633,7 +664,9 @@ def _as_points(x: Any) -> tuple[np.ndarray, Any]:
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     if arr.dtype.kind == "c":
-        raise TypeError("x must be real; complex points are what the complex step makes, not what it takes")
+        raise TypeError(
+            "x must be real; complex points are what the complex step makes, not what it takes"
+        )
     if arr.dtype.kind != "f":
         raise TypeError(f"x must be a real number or array of them, got dtype {arr.dtype}")
     return arr, arr.dtype
@@ -645,4 +678,3 @@ def _cast(values: np.ndarray, dtype: Any) -> np.ndarray:
 
 def _scalar_if_0d(arr: np.ndarray) -> Any:
     return arr[()] if arr.ndim == 0 else arr
-

@@ -21,7 +21,14 @@ from typing import Any
 from .finite import FiniteDifference
 from .protocol import Differentiator
 
-__all__ = ["ENTRY_POINT_GROUP", "UnknownBackendError", "available", "backend", "factories", "register"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "UnknownBackendError",
+    "available",
+    "backend",
+    "factories",
+    "register",
+]
 
 ENTRY_POINT_GROUP = "diffkit.backends"
 
@@ -45,7 +52,9 @@ class UnknownBackendError(KeyError):
 def register(name: str, factory: Factory, *, replace: bool = False) -> None:
     """Make ``factory`` available as ``backend(name)`` for this process."""
     if not replace and name in factories():
-        raise ValueError(f"a backend named {name!r} exists already; pass replace=True to override it")
+        raise ValueError(
+            f"a backend named {name!r} exists already; pass replace=True to override it"
+        )
     _REGISTERED[name] = factory
 
 
@@ -55,7 +64,10 @@ def _plugins() -> dict[str, Factory]:
         try:
             found[ep.name] = ep.load()
         except Exception as exc:  # a broken plugin must not break diffkit
-            warnings.warn(f"diffkit backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=3)
+            warnings.warn(
+                f"diffkit backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
+                stacklevel=3,
+            )
     return found
 
 

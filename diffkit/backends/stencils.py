@@ -68,7 +68,9 @@ def _analyse(n: int, offsets: tuple[int, ...]) -> Stencil:
     if len(set(offsets)) != len(offsets):
         raise StencilError(f"stencil offsets must be distinct, got {offsets}")
     if len(offsets) < n + 1:
-        raise StencilError(f"a derivative of order {n} needs at least {n + 1} points, got {len(offsets)}")
+        raise StencilError(
+            f"a derivative of order {n} needs at least {n + 1} points, got {len(offsets)}"
+        )
     table = finite_diff_weights(n, list(offsets), 0)
     weights = tuple(Fraction(int(w.p), int(w.q)) for w in table[n][-1])
     # Moments sum w_i s_i^k vanish for k < n, equal n! at k = n, and the first k > n

@@ -64,14 +64,18 @@ def validate_step(h: Any, *, name: str = "h") -> float | np.ndarray | str:
     """Check a user's step: ``"auto"``, a positive finite float, or an array of them."""
     if isinstance(h, str):
         if h != "auto":
-            raise StepError(f'{name} must be a positive number, an array of them, or "auto"; got {h!r}')
+            raise StepError(
+                f'{name} must be a positive number, an array of them, or "auto"; got {h!r}'
+            )
         return h
     if isinstance(h, bool):
         raise StepError(f"{name} must be a positive number, got {h!r}")
     try:
         arr = np.asarray(h, dtype=float)
     except (TypeError, ValueError):
-        raise StepError(f"{name} must be a positive number or an array of them, got {h!r}") from None
+        raise StepError(
+            f"{name} must be a positive number or an array of them, got {h!r}"
+        ) from None
     if arr.size == 0:
         raise StepError(f"{name} must not be empty")
     if not np.all(np.isfinite(arr)):

@@ -1,0 +1,222 @@
+"""The primitive table against SymPy: every row's NumPy column and derivative rule.
+
+The oracle is SymPy itself: ``row.sympy`` differentiated exactly with ``sympy.diff``
+and evaluated with 30-digit ``evalf``. Sample points sit inside each row's natural
+domain and away from its kinks; the kink conventions have their own tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from diffkit import ops
+
+GENERAL = (-1.7, -0.3, 0.4, 2.2)
+PAIRS = ((0.7, -1.3), (2.5, 0.4), (-3.1, 1.9))
+
+# Points inside each row's natural domain, away from poles and kinks.
+SAMPLE_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "add": PAIRS,
+    "subtract": PAIRS,
+    "multiply": PAIRS,
+    "divide": PAIRS,
+    "negative": tuple((v,) for v in GENERAL),
+    "power": ((0.5, -1.5), (1.3, 0.5), (2.7, 2.0), (3.1, -0.25)),
+    "sin": tuple((v,) for v in GENERAL),
+    "cos": tuple((v,) for v in GENERAL),
+    "tan": ((-1.1,), (-0.3,), (0.4,), (1.4,)),
+    "exp": tuple((v,) for v in GENERAL),
+    "log": ((0.3,), (1.7,), (10.0,)),
+    "log1p": ((-0.5,), (0.3,), (4.0,)),
+    "expm1": ((-1.7,), (-1e-3,), (0.4,), (2.2,)),
+    "sqrt": ((0.3,), (1.7,), (10.0,)),
+    "abs": tuple((v,) for v in GENERAL),
+    "sign": tuple((v,) for v in GENERAL),
+    "tanh": tuple((v,) for v in GENERAL),
+    "sinh": tuple((v,) for v in GENERAL),
+    "cosh": tuple((v,) for v in GENERAL),
+    "arctan": tuple((v,) for v in GENERAL),
+    "arcsin": ((-0.9,), (-0.2,), (0.5,), (0.85,)),
+    "arccos": ((-0.9,), (-0.2,), (0.5,), (0.85,)),
+    "sigmoid": tuple((v,) for v in GENERAL),
+    "softplus": tuple((v,) for v in GENERAL),
+    "relu": tuple((v,) for v in GENERAL),
+    "maximum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+    "minimum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+}
+
+RTOL = 1e-12
+ROW_NAMES = sorted(ops.PRIMITIVES)
+
+
+def _symbols(arity: int) -> tuple[sympy.Symbol, ...]:
+    return tuple(sympy.Symbol(f"a{i}", real=True) for i in range(arity))
+
+
+def _exact(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], point: tuple[float, ...]) -> float:
+    """``expr`` at ``point`` to 30 digits, as a float."""
+    subs = {s: sympy.Float(v, 30) for s, v in zip(symbols, point, strict=True)}
+    value = complex(expr.evalf(30, subs=subs))
+    assert value.imag == 0, f"{expr} is not real at {point}"
+    return value.real
+
+
+def _close(numeric: float, exact: float) -> bool:
+    return math.isclose(numeric, exact, rel_tol=RTOL, abs_tol=1e-300)
+
+
+def test_every_row_has_sample_points() -> None:
+    assert set(SAMPLE_POINTS) == set(ops.PRIMITIVES)
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_row_is_well_formed(name: str) -> None:
+    row = ops.PRIMITIVES[name]
+    assert row.name == name
+    assert row.name.strip()
+    assert row.arity in (1, 2)
+    assert row.kind in ("operator", "function")
+    assert all(alias and alias != name for alias in row.aliases)
+
+
+def test_names_and_aliases_are_unique_across_rows() -> None:
+    names = [n for row in ops.PRIMITIVES.values() for n in (row.name, *row.aliases)]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_numpy_column_matches_sympy_column(name: str) -> None:
+    row = ops.PRIMITIVES[name]
+    symbols = _symbols(row.arity)
+    expr = row.sympy(*symbols)
+    for point in SAMPLE_POINTS[name]:
+        numeric = float(row.numpy(*(np.float64(v) for v in point)))
+        exact = _exact(expr, symbols, point)
+        assert _close(numeric, exact), f"{name}{point}: numpy {numeric!r}, sympy {exact!r}"
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_partials_match_sympy_diff(name: str) -> None:
+    row = ops.PRIMITIVES[name]
+    symbols = _symbols(row.arity)
+    expr = row.sympy(*symbols)
+    derivatives = [sympy.diff(expr, s) for s in symbols]
+    for point in SAMPLE_POINTS[name]:
+        args = tuple(np.float64(v) for v in point)
+        partials = row.partials(*args, row.numpy(*args))
+        assert len(partials) == row.arity
+        for i, (rule, derivative) in enumerate(zip(partials, derivatives, strict=True)):
+            numeric = float(np.asarray(rule))
+            exact = _exact(derivative, symbols, point)
+            assert _close(numeric, exact), (
+                f"d{name}/d(arg {i}) at {point}: rule {numeric!r}, sympy.diff {exact!r}"
+            )
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_partials_broadcast_over_arrays(name: str) -> None:
+    row = ops.PRIMITIVES[name]
+    columns = [np.array(column) for column in zip(*SAMPLE_POINTS[name], strict=True)]
+    partials = row.partials(*columns, row.numpy(*columns))
+    for i, rule in enumerate(partials):
+        elementwise = [
+            float(np.asarray(row.partials(*p, row.numpy(*p))[i]))
+            for p in zip(*columns, strict=True)
+        ]
+        np.testing.assert_allclose(np.broadcast_to(rule, columns[0].shape), elementwise, rtol=0)
+
+
+def test_get_finds_names_and_aliases() -> None:
+    assert ops.get("arctan") is ops.get("atan")
+    assert ops.get("log") is ops.get("ln")
+    assert ops.get("maximum") is ops.get("max")
+    assert ops.get("minimum") is ops.get("min")
+    assert ops.get("abs") is ops.get("absolute") is ops.get("fabs")
+    assert ops.get("sigmoid") is ops.get("expit") is ops.get("logistic")
+    assert ops.get("power") is ops.get("pow")
+    for row in ops.PRIMITIVES.values():
+        for alias in row.aliases:
+            assert ops.get(alias) is row
+
+
+def test_get_error_lists_known_names() -> None:
+    with pytest.raises(ops.UnknownPrimitiveError, match=r"'nope' is not a primitive.*known:.*sin"):
+        ops.get("nope")
+    with pytest.raises(KeyError):
+        ops.get("nope")
+
+
+def test_function_names_are_sorted_callable_rows_only() -> None:
+    names = ops.function_names()
+    assert list(names) == sorted(names)
+    assert {"sin", "atan", "max", "sigmoid"} <= set(names)
+    assert not {"add", "subtract", "multiply", "divide", "negative", "power", "pow"} & set(names)
+
+
+# ---------------------------------------------------------------- kink conventions
+
+
+@pytest.mark.parametrize("name", ["abs", "relu", "sign"])
+def test_kink_derivative_at_zero_is_zero(name: str) -> None:
+    row = ops.get(name)
+    x = np.float64(0.0)
+    (partial,) = row.partials(x, row.numpy(x))
+    assert float(partial) == 0.0
+
+
+def test_sign_derivative_is_zero_everywhere() -> None:
+    x = np.array([-3.0, -1e-300, 0.0, 1e-300, 2.0])
+    (partial,) = ops.get("sign").partials(x, np.sign(x))
+    np.testing.assert_array_equal(partial, np.zeros_like(x))
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_ties_give_zero_to_both_arguments(name: str) -> None:
+    row = ops.get(name)
+    a = b = np.float64(1.5)
+    da, db = row.partials(a, b, row.numpy(a, b))
+    assert (float(da), float(db)) == (0.0, 0.0)
+
+
+def test_power_partial_in_exponent_is_zero_at_zero_base() -> None:
+    a, b = np.float64(0.0), np.float64(2.0)
+    da, db = ops.get("power").partials(a, b, np.power(a, b))
+    assert (float(da), float(db)) == (0.0, 0.0)
+
+
+# ------------------------------------------------------------ stable formulations
+
+
+@pytest.mark.parametrize("x", [-1000.0, -745.0, 745.0, 1000.0])
+def test_sigmoid_and_softplus_are_finite_for_large_arguments(x: float) -> None:
+    # No overflow warning (pytest turns RuntimeWarnings from diffkit into errors).
+    value = np.float64(x)
+    for name in ("sigmoid", "softplus"):
+        row = ops.get(name)
+        out = row.numpy(value)
+        (partial,) = row.partials(value, out)
+        assert np.isfinite(out) and np.isfinite(partial), name
+    sigmoid = float(ops.get("sigmoid").numpy(value))
+    softplus = float(ops.get("softplus").numpy(value))
+    if x > 0:
+        assert sigmoid == 1.0
+        assert softplus == x
+    else:
+        assert sigmoid == pytest.approx(float(mpmath.exp(x)), rel=1e-12, abs=1e-300)
+        assert softplus == pytest.approx(float(mpmath.log1p(mpmath.exp(x))), abs=1e-300)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ops._sigmoid = 0.5*(1 + tanh(x/2)) cancels for x << 0: sigmoid(-40) is 0.0, "
+    "not 4.2e-18 (relative error 1 from x ~ -37, ~1e-8 already at x = -20)",
+)
+@pytest.mark.parametrize("x", [-20.0, -40.0])
+def test_sigmoid_is_relatively_accurate_for_negative_arguments(x: float) -> None:
+    exact = float(1 / (1 + mpmath.exp(-mpmath.mpf(x))))
+    assert float(ops.get("sigmoid").numpy(np.float64(x))) == pytest.approx(exact, rel=1e-12, abs=0)
