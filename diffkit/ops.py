@@ -50,8 +50,9 @@ class UnknownPrimitiveError(KeyError):
 
 
 def _sigmoid(x: Any) -> Any:
-    # 0.5 * (1 + tanh(x/2)) is the logistic function without overflow for large |x|.
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # exp(-log(1 + e^-x)): no overflow, and relatively accurate in both tails (the
+    # textbook 1 / (1 + e^-x) overflows, and 0.5 (1 + tanh(x/2)) cancels for x << 0).
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def _softplus(x: Any) -> Any:
@@ -135,7 +136,7 @@ _ROWS: tuple[Primitive, ...] = (
         1,
         _sigmoid,
         lambda x: 1 / (1 + sympy.exp(-x)),
-        lambda x, out: (out * (1.0 - out),),
+        lambda x, out: (out * _sigmoid(-x),),  # not out (1 - out): it cancels for x >> 0
         aliases=("logistic", "expit"),
     ),
     Primitive(

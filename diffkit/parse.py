@@ -202,7 +202,10 @@ def parse_expression(text: str, *, variables: Sequence[str] | None = None) -> sy
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         line, column = exc.lineno, exc.offset
-        where = f" at line {line}, column {column}" if line and column else ""
+        if line and column:
+            where = f" at line {line}, column {column}"
+        else:  # CPython reports offset 0 when the text ends too early
+            where, column = (f" at the end of line {line}", None) if line else ("", None)
         near = f" near {exc.text.strip()[:_MAX_PIECE_CHARS]!r}" if exc.text else ""
         raise ParseError(
             f"invalid syntax{where}: {exc.msg}{near}", piece=exc.text, line=line, column=column

@@ -306,3 +306,16 @@ def test_one_step_per_variable_in_gradients():
     assert got.tolist() == [2.5, 22.5]
     with pytest.raises(ValueError, match="one step per variable"):
         dk.FiniteDifference(h=[0.1, 0.1, 0.1]).gradient(f, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(("name", "point"), SMOOTH_1D[::3], ids=IDS[::3])
+def test_one_point_richardson_gives_the_same_bits_as_the_array_path(name, point):
+    """A scalar call takes a float fast path; a point inside an array takes the NumPy one."""
+    f = catalog.get(name)
+    fd = dk.FiniteDifference(richardson=True)
+    alone = fd.estimate(f, point)
+    among = fd.estimate(f, np.array([point, point + 0.25 * abs(point) + 0.125]))
+    assert float(alone.value) == float(among.value[0])
+    assert float(alone.error) == float(among.error[0])
+    assert float(alone.h) == float(among.h[0])
+    assert int(alone.nfev) == int(among.nfev[0])

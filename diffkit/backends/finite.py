@@ -93,7 +93,7 @@ class _Partial:
 def _finite_rows(values: np.ndarray) -> np.ndarray:
     """Per point (first axis), whether every output component is finite."""
     finite = np.isfinite(values)
-    return finite.reshape(finite.shape[0], -1).all(axis=1)
+    return finite if finite.ndim == 1 else finite.reshape(finite.shape[0], -1).all(axis=1)
 
 
 def _rows(mask: np.ndarray, arr: np.ndarray) -> np.ndarray:
@@ -319,6 +319,8 @@ class FiniteDifference:
             rule.accuracy, rule.error_exponents_step, self.step_ratio, self.max_levels
         )
         rounding = eps * rule.abs_weight_sum
+        if x.size == 1 and x.dtype == np.float64:
+            return self._richardson_one(phi, x, h0, rule, eps)
         tables = [_Tableau() for _ in range(x.size)]
         active = list(range(x.size))
         levels, batch = 0, FIRST_BATCH
@@ -347,6 +349,58 @@ class FiniteDifference:
             h=h0 * shrink[[t.best_level for t in tables]],
             nfev=np.array([t.nfev for t in tables]),
             status=np.array(["ok" if t.done else "not-converged" for t in tables], dtype=object),
+        )
+
+    def _richardson_one(
+        self, phi: LineFunction, x: np.ndarray, h0: np.ndarray, rule: Stencil, eps: float
+    ) -> _Partial:
+        """``_richardson`` for a single float64 point, in Python floats around the calls of f.
+
+        A scalar derivative is the common call, and NumPy's per-operation cost on
+        one-element arrays would dominate it. The arithmetic is the same, operation for
+        operation, as the array path (IEEE doubles either way), so both give the same
+        bits; a test holds them to that.
+        """
+        factors, gains, shrink = _richardson_factors(
+            rule.accuracy, rule.error_exponents_step, self.step_ratio, self.max_levels
+        )
+        offsets, weights = rule.used
+        reach = offsets.tolist()
+        rounding = eps * rule.abs_weight_sum
+        x0, first = float(x[0]), float(h0[0])
+        table = _Tableau()
+        levels, batch = 0, FIRST_BATCH
+        width = 1
+        while not table.done and levels < self.max_levels:
+            count = min(batch, self.max_levels - levels)
+            steps = [first * float(shrink[k]) for k in range(levels, levels + count)]
+            t = [x0 + s * h for s in reach for h in steps]
+            values = np.asarray(phi(np.array(t)))
+            width = values[0].size
+            fs = values.reshape(len(reach), count, width).tolist()
+            table.nfev += count * len(reach)
+            for b, h in enumerate(steps):
+                denom = h if rule.n == 1 else h**rule.n
+                base = []
+                size = 0.0
+                for c in range(width):
+                    total = fs[0][b][c] if weights[0] == 1 else weights[0] * fs[0][b][c]
+                    size = max(size, abs(fs[0][b][c]))
+                    for w, f_s in zip(weights[1:], fs[1:], strict=True):
+                        total = total + (f_s[b][c] if w == 1 else w * f_s[b][c])
+                        size = max(size, abs(f_s[b][c]))
+                    base.append(total / denom)
+                table.add(base, factors, gains, rounding * size / h**rule.n, eps)
+            levels += count
+            batch = NEXT_BATCH
+        value = np.array(table.best_value if table.depth else [math.nan] * width)
+        shape = (1, *np.shape(values)[1:])
+        return _Partial(
+            value=value.reshape(shape),
+            error=np.full(shape, table.best_error),
+            h=np.array([first * float(shrink[table.best_level])]),
+            nfev=np.array([table.nfev]),
+            status=np.array(["ok" if table.done else "not-converged"], dtype=object),
         )
 
     def _complex(self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any) -> _Partial:

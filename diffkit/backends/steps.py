@@ -52,10 +52,15 @@ def optimal_step(rule: Stencil, dtype: Any = np.float64, *, scale: Any = 1.0) ->
 
 
 def exact_step(x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Shrink h so that x + h - x == h exactly: the step taken is the step divided by."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        exact = (x + h) - x
-    bad = ~(exact > 0) | (exact == np.inf)  # overflow near the largest floats: keep h
+    """Shrink h so that x + h - x == h exactly: the step taken is the step divided by.
+
+    Call it under ``np.errstate(over="ignore")`` near the largest floats; where x + h
+    overflows, h is kept as it is.
+    """
+    exact = (x + h) - x
+    if exact.size == 1:  # the common scalar case, without NumPy's masking machinery
+        return exact if 0 < exact[0] < np.inf else h
+    bad = ~(exact > 0) | (exact == np.inf)
     exact[bad] = h[bad]
     return exact
 
