@@ -9,6 +9,7 @@ and no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -172,11 +173,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    rows = [
+        (name, ", ".join(sorted(catalog.get(name).tags)), catalog.get(name).why)
+        for name in catalog.names()
+    ]
+    name_width = max(len(name) for name, _, _ in rows)
+    tag_width = max(len(tags) for _, tags, _ in rows)
     print("functions:")
-    width = max(len(name) for name in catalog.names())
-    for name in catalog.names():
-        f = catalog.get(name)
-        print(f"  {name:<{width}}  [{', '.join(sorted(f.tags))}]  {f.why}")
+    for name, tags, why in rows:
+        print(f"  {name:<{name_width}}  {tags:<{tag_width}}  {why}")
     print("backends:")
     for name in available():
         print(f"  {name}")
@@ -275,3 +280,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"diffkit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -67,8 +67,9 @@ def _relu(x: Any) -> Any:
 def _pow_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
     # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a, taken as 0 where a == 0 so that
     # constant exponents do not poison the gradient with log(0).
-    da = b * np.power(a, b - 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # b a^(b-1) is 0 * inf at a = b = 0, where the derivative of a^0 = 1 is 0.
+        da = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
         db = np.where(a == 0, 0.0, out * np.log(np.where(a == 0, 1.0, a)))
     return da, db
 

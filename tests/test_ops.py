@@ -200,7 +200,8 @@ def test_sigmoid_and_softplus_are_finite_for_large_arguments(x: float) -> None:
         row = ops.get(name)
         out = row.numpy(value)
         (partial,) = row.partials(value, out)
-        assert np.isfinite(out) and np.isfinite(partial), name
+        assert np.isfinite(out), name
+        assert np.isfinite(partial), name
     sigmoid = float(ops.get("sigmoid").numpy(value))
     softplus = float(ops.get("softplus").numpy(value))
     if x > 0:
@@ -211,12 +212,15 @@ def test_sigmoid_and_softplus_are_finite_for_large_arguments(x: float) -> None:
         assert softplus == pytest.approx(float(mpmath.log1p(mpmath.exp(x))), abs=1e-300)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops._sigmoid = 0.5*(1 + tanh(x/2)) cancels for x << 0: sigmoid(-40) is 0.0, "
-    "not 4.2e-18 (relative error 1 from x ~ -37, ~1e-8 already at x = -20)",
-)
-@pytest.mark.parametrize("x", [-20.0, -40.0])
-def test_sigmoid_is_relatively_accurate_for_negative_arguments(x: float) -> None:
-    exact = float(1 / (1 + mpmath.exp(-mpmath.mpf(x))))
-    assert float(ops.get("sigmoid").numpy(np.float64(x))) == pytest.approx(exact, rel=1e-12, abs=0)
+@pytest.mark.parametrize("x", [-40.0, -20.0, 20.0, 40.0])
+def test_sigmoid_and_its_derivative_are_relatively_accurate_in_both_tails(x: float) -> None:
+    # Guards against 0.5 * (1 + tanh(x/2)) (cancels for x << 0, sigmoid(-40) = 0.0) and
+    # against out * (1 - out) as the derivative (cancels for x >> 0).
+    row = ops.get("sigmoid")
+    with mpmath.workdps(40):
+        value = 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+        exact, exact_slope = float(value), float(value * (1 - value))
+    out = row.numpy(np.float64(x))
+    (slope,) = row.partials(np.float64(x), out)
+    assert float(out) == pytest.approx(exact, rel=1e-13, abs=0)
+    assert float(slope) == pytest.approx(exact_slope, rel=1e-13, abs=0)

@@ -304,7 +304,7 @@ def test_hostile_text_is_refused_fast_and_runs_nothing(template: str, tmp_path: 
 
 def test_valid_text_needs_no_dynamic_evaluation() -> None:
     with forbid_dynamic_evaluation():
-        for text, expected in VALID:
+        for text, _ in VALID:
             assert parse_expression(text) is not None, text
 
 
@@ -386,7 +386,10 @@ def test_printed_trees_parse_back_to_the_same_function(tree: tuple[Any, ...]) ->
         scale = [1.0]
         with np.errstate(all="ignore"):
             direct = _evaluate(tree, point, scale)
-        parsed = complex(expr.evalf(30, subs={x: sympy.Float(point, 30)}))
+        try:
+            parsed = complex(expr.evalf(30, subs={x: sympy.Float(point, 30)}))
+        except (TypeError, ValueError):  # complex inside Max/Min: not a real point
+            continue
         if not (math.isfinite(direct) and np.isfinite(parsed)) or abs(parsed.imag) > 1e-12:
             continue
         # Double rounding in the direct evaluation is bounded by eps times the

@@ -10,45 +10,39 @@ Steps. A float ``h`` is used exactly as given, so ``scheme="forward", h=1e-4``
 computes bit for bit ``(f(x + h) - f(x)) / h``. ``h="auto"`` takes the
 rounding/truncation optimum of ``steps.optimal_step`` relative to |x|, made exactly
 representable. Where a stencil point leaves f's domain (f returns NaN or inf there
-while the estimate is needed), the step is shrunk, then the rule is made one-sided,
-and only when all of that fails is the point reported with a status.
+while the estimate is needed), the rule runs again on the scale of the distance to
+the domain's edge, or one-sided into the domain, and only when all of that fails
+is the point reported with a status. A step the user gave is never changed.
 
-Richardson. With ``richardson=True`` the base rule runs at steps h0, h0/r, h0/r^2, ...
-and a Neville tableau removes the error terms h^p, h^(p+d), ... one by one (d = 2
-for symmetric rules). Its error estimate is Ridders': the larger change of the
-newest entry against its two neighbours, floored by the rounding level. Levels are
-added until the estimate reaches the rounding floor or starts to grow.
+Richardson. ``richardson=True`` hands the base rule to ``richardson.extrapolate``,
+which adds levels of smaller steps until its error estimate settles.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from ..function import as_callable, coordinate_line
+from .quotients import Estimate, LineFunction, difference_quotient, finite_rows, per_point
+from .richardson import extrapolate
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
 from .steps import exact_step, machine_epsilon, optimal_step, step_scale, validate_step
 
 __all__ = ["ComplexStepError", "FDResult", "FiniteDifference"]
 
-LineFunction = Callable[[np.ndarray], np.ndarray]
-Method = Callable[[LineFunction, np.ndarray, np.ndarray, Stencil, float], "_Partial"]
+Method = Callable[[LineFunction, np.ndarray, np.ndarray, Stencil, float], Estimate]
 
 # Richardson starts at this fraction of the scale and divides the step by STEP_RATIO
-# per level; measured on the catalog (scripts/bench_fd.py), these reach 1e-10 in a
-# median of six central levels.
+# per level; measured on the catalog (scripts/bench_fd.py), these reach 1e-13 or
+# better in a median of five central levels (ten evaluations).
 RICHARDSON_START = 0.125
 STEP_RATIO = 2.0
 MAX_LEVELS = 12
-# Levels evaluated in the first call of f and in each later one: most smooth
-# functions settle within five levels, and batching keeps the calls few.
-FIRST_BATCH = 5
-NEXT_BATCH = 2
 # Where a stencil leaves f's domain, the edge is looked for at the stencil's reach
 # divided by SHRINK^k, k = 1..PROBES (down to 16^-10 ~ 1e-12 of the first step).
 SHRINK = 16.0
@@ -77,97 +71,6 @@ class FDResult:
     @property
     def ok(self) -> bool:
         return bool(np.all(self.status != "nonfinite"))
-
-
-@dataclass
-class _Partial:
-    """Working arrays over the points of one engine call."""
-
-    value: np.ndarray
-    error: np.ndarray
-    h: np.ndarray
-    nfev: np.ndarray
-    status: np.ndarray
-
-
-def _finite_rows(values: np.ndarray) -> np.ndarray:
-    """Per point (first axis), whether every output component is finite."""
-    finite = np.isfinite(values)
-    return finite if finite.ndim == 1 else finite.reshape(finite.shape[0], -1).all(axis=1)
-
-
-def _rows(mask: np.ndarray, arr: np.ndarray) -> np.ndarray:
-    """Broadcast a per-point mask against an array with trailing output axes."""
-    return mask.reshape(mask.shape + (1,) * (arr.ndim - 1))
-
-
-class _Tableau:
-    """One point's Richardson tableau over all its output components, in plain floats.
-
-    A level whose base estimate is not finite (a stencil point outside f's domain)
-    restarts the tableau at the next, smaller step if nothing finite came before,
-    and ends it otherwise, keeping the best estimate so far.
-    """
-
-    __slots__ = (
-        "best_error",
-        "best_level",
-        "best_value",
-        "depth",
-        "done",
-        "levels",
-        "lowest",
-        "nfev",
-        "row",
-    )
-
-    def __init__(self) -> None:
-        self.row: list[list[float]] = []  # newest level's T[i][0..depth], per component
-        self.levels = 0  # levels seen, finite or not: the step of level i is h0 / r^i
-        self.depth = 0  # finite levels in the current tableau
-        self.lowest = float("inf")  # smallest error estimate before the newest level
-        self.best_value: list[float] = [float("nan")]
-        self.best_error = float("inf")
-        self.best_level = 0
-        self.done = False
-        self.nfev = 0
-
-    def add(
-        self, base: list[float], factors: list[float], gains: list[float], noise: float, eps: float
-    ) -> None:
-        """Take the next level's base estimates; update the best value, its error and the stop flag."""
-        if self.done:  # later levels of the same batch: evaluated, but no longer needed
-            return
-        level, depth = self.levels, self.depth
-        self.levels += 1
-        if not all(math.isfinite(v) for v in base):
-            self.done = depth > 0
-            return
-        row = []
-        estimate = 0.0
-        magnitude = 0.0
-        for c, v in enumerate(base):
-            new = [v]
-            if depth:
-                old = self.row[c]
-                for j in range(depth):
-                    a = new[j]
-                    new.append(a + (a - old[j]) / factors[j])
-                top = new[depth]
-                estimate = max(estimate, abs(top - new[depth - 1]), abs(top - old[depth - 1]))
-            magnitude = max(magnitude, abs(new[depth]))
-            row.append(new)
-        floor = gains[depth] * noise + eps * magnitude
-        estimate = max(estimate, floor) if depth else math.inf
-        self.row = row
-        self.depth = depth + 1
-        if depth == 0 or estimate < self.best_error:
-            self.best_value = [new[depth] for new in row]
-            self.best_error, self.best_level = estimate, level
-        converged = depth > 0 and estimate <= 4.0 * floor
-        diverging = depth > 2 and estimate > 4.0 * self.lowest
-        self.lowest = min(self.lowest, estimate)
-        self.done = converged or diverging
 
 
 class FiniteDifference:
@@ -255,30 +158,6 @@ class FiniteDifference:
 
     # ------------------------------------------------------------------ the engine
 
-    def _apply(
-        self, phi: LineFunction, x: np.ndarray, h: np.ndarray, rule: Stencil
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """sum_i w_i phi(x + s_i h) / h^n over points x, steps h (same shape, one or more levels).
-
-        All stencil points go to phi in one call; the weighted sum runs in a fixed
-        order, so a forward difference is bit for bit (f(x + h) - f(x)) / h. Also
-        returns max |phi| over the stencil, the scale of the rounding error.
-        """
-        offsets, weights = rule.used
-        hx = h if h.dtype == x.dtype else h.astype(x.dtype)
-        shape = np.broadcast_shapes(x.shape, hx.shape)
-        # One call of phi for the whole stencil; x + 0 * h is x itself.
-        reach = offsets.astype(x.dtype).reshape((-1,) + (1,) * len(shape))
-        fs = np.asarray(phi((x + reach * hx).reshape(-1)))
-        fs = fs.reshape((offsets.size, *shape, *fs.shape[1:]))
-        total = fs[0] if weights[0] == 1 else weights[0] * fs[0]
-        for w, f_s in zip(weights[1:], fs[1:], strict=True):
-            total = total + (f_s if w == 1 else w * f_s)
-        hb = h.reshape(h.shape + (1,) * (total.ndim - h.ndim)) if total.ndim > h.ndim else h
-        if rule.n != 1:
-            hb = hb**rule.n
-        return total / hb.astype(total.real.dtype, copy=False), np.abs(fs).max(axis=0)
-
     def _plain(
         self,
         phi: LineFunction,
@@ -288,122 +167,24 @@ class FiniteDifference:
         eps: float,
         *,
         with_error: bool = True,
-    ) -> _Partial:
+    ) -> Estimate:
         """The rule at step h; its error from the same rule at 2h when asked.
 
         D(2h) - D(h) ~ (2^p - 1) C h^p f^(n+p), so |D(h) - D(2h)| / (2^p - 1) estimates
         the truncation error; the rounding bound eps sum|w| max|f| / h^n is added.
         """
-        value, size = self._apply(phi, x, h, rule)
-        hb = _rows(h, value)
+        value, size = difference_quotient(phi, x, h, rule)
+        hb = per_point(h, value)
         error = eps * rule.abs_weight_sum * size / hb**rule.n + eps * np.abs(value)
         evaluations = rule.evaluations
         if with_error:
-            coarse, _ = self._apply(phi, x, 2.0 * h, rule)
+            coarse, _ = difference_quotient(phi, x, 2.0 * h, rule)
             error = error + np.abs(value - coarse) / (2.0**rule.accuracy - 1.0)
             evaluations *= 2
         status = np.full(x.shape, "ok", dtype=object)
-        return _Partial(value, error, h.copy(), np.full(x.shape, evaluations), status)
+        return Estimate(value, error, h.copy(), np.full(x.shape, evaluations), status)
 
-    def _richardson(
-        self, phi: LineFunction, x: np.ndarray, h0: np.ndarray, rule: Stencil, eps: float
-    ) -> _Partial:
-        """Adaptive Richardson extrapolation over steps h0 / r^level.
-
-        f is evaluated for all points at once, a batch of levels per call; the small
-        tableaux are then updated per point in plain floats (cheaper than NumPy on a
-        handful of numbers), and each point stops at the first level whose estimate
-        reaches the rounding floor or starts to grow.
-        """
-        factors, gains, shrink = _richardson_factors(
-            rule.accuracy, rule.error_exponents_step, self.step_ratio, self.max_levels
-        )
-        rounding = eps * rule.abs_weight_sum
-        if x.size == 1 and x.dtype == np.float64:
-            return self._richardson_one(phi, x, h0, rule, eps)
-        tables = [_Tableau() for _ in range(x.size)]
-        active = list(range(x.size))
-        levels, batch = 0, FIRST_BATCH
-        while active and levels < self.max_levels:
-            count = min(batch, self.max_levels - levels)
-            steps = h0[active][None, :] * shrink[levels : levels + count, None]
-            base, size = self._apply(phi, x[active], steps, rule)
-            base_rows = base.reshape(count, len(active), -1).tolist()
-            size_max = size.reshape(count, len(active), -1).max(axis=2)
-            noise = (rounding * size_max / steps**rule.n).tolist()
-            for point in active:
-                tables[point].nfev += count * rule.evaluations
-            for b in range(count):
-                for a, point in enumerate(active):
-                    tables[point].add(base_rows[b][a], factors, gains, noise[b][a], eps)
-            levels += count
-            active = [p for p in active if not tables[p].done]
-            batch = NEXT_BATCH
-        shape = (x.size, *base.shape[2:])
-        nan_row = [math.nan] * int(np.prod(shape[1:], dtype=int))
-        value = np.array([t.best_value if t.depth else nan_row for t in tables]).reshape(shape)
-        error = np.array([t.best_error for t in tables])
-        return _Partial(
-            value=value,
-            error=_rows(error, value) + 0.0 * np.abs(value),
-            h=h0 * shrink[[t.best_level for t in tables]],
-            nfev=np.array([t.nfev for t in tables]),
-            status=np.array(["ok" if t.done else "not-converged" for t in tables], dtype=object),
-        )
-
-    def _richardson_one(
-        self, phi: LineFunction, x: np.ndarray, h0: np.ndarray, rule: Stencil, eps: float
-    ) -> _Partial:
-        """``_richardson`` for a single float64 point, in Python floats around the calls of f.
-
-        A scalar derivative is the common call, and NumPy's per-operation cost on
-        one-element arrays would dominate it. The arithmetic is the same, operation for
-        operation, as the array path (IEEE doubles either way), so both give the same
-        bits; a test holds them to that.
-        """
-        factors, gains, shrink = _richardson_factors(
-            rule.accuracy, rule.error_exponents_step, self.step_ratio, self.max_levels
-        )
-        offsets, weights = rule.used
-        reach = offsets.tolist()
-        rounding = eps * rule.abs_weight_sum
-        x0, first = float(x[0]), float(h0[0])
-        table = _Tableau()
-        levels, batch = 0, FIRST_BATCH
-        width = 1
-        while not table.done and levels < self.max_levels:
-            count = min(batch, self.max_levels - levels)
-            steps = [first * float(shrink[k]) for k in range(levels, levels + count)]
-            t = [x0 + s * h for s in reach for h in steps]
-            values = np.asarray(phi(np.array(t)))
-            width = values[0].size
-            fs = values.reshape(len(reach), count, width).tolist()
-            table.nfev += count * len(reach)
-            for b, h in enumerate(steps):
-                denom = h if rule.n == 1 else h**rule.n
-                base = []
-                size = 0.0
-                for c in range(width):
-                    total = fs[0][b][c] if weights[0] == 1 else weights[0] * fs[0][b][c]
-                    size = max(size, abs(fs[0][b][c]))
-                    for w, f_s in zip(weights[1:], fs[1:], strict=True):
-                        total = total + (f_s[b][c] if w == 1 else w * f_s[b][c])
-                        size = max(size, abs(f_s[b][c]))
-                    base.append(total / denom)
-                table.add(base, factors, gains, rounding * size / h**rule.n, eps)
-            levels += count
-            batch = NEXT_BATCH
-        value = np.array(table.best_value if table.depth else [math.nan] * width)
-        shape = (1, *np.shape(values)[1:])
-        return _Partial(
-            value=value.reshape(shape),
-            error=np.full(shape, table.best_error),
-            h=np.array([first * float(shrink[table.best_level])]),
-            nfev=np.array([table.nfev]),
-            status=np.array(["ok" if table.done else "not-converged"], dtype=object),
-        )
-
-    def _complex(self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any) -> _Partial:
+    def _complex(self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any) -> Estimate:
         if isinstance(h, str):
             steps = step_scale(x, self.scale) * 1e-20
         else:
@@ -423,12 +204,12 @@ class FiniteDifference:
                 f"returned {values.dtype}: it drops the imaginary part (abs, real-only code?). "
                 "Use scheme='central' for such functions."
             )
-        value = values.imag / _rows(steps, values)
+        value = values.imag / per_point(steps, values)
         eps = machine_epsilon(dtype)
         # No subtraction happens, so the result is as accurate as f's own imaginary part.
         error = eps * np.abs(value)
         status = np.full(x.shape, "ok", dtype=object)
-        return _Partial(value, error, steps, np.ones(x.shape, dtype=int), status)
+        return Estimate(value, error, steps, np.ones(x.shape, dtype=int), status)
 
     def _estimate_line(
         self,
@@ -439,7 +220,7 @@ class FiniteDifference:
         dtype: Any,
         *,
         with_error: bool = False,
-    ) -> _Partial:
+    ) -> Estimate:
         """Differentiate phi at points x (shape (k,)), falling back where the domain bites.
 
         ``with_error`` makes plain rules pay a second evaluation at 2h for a truncation
@@ -452,11 +233,13 @@ class FiniteDifference:
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
         method: Method = (
-            self._richardson if self.richardson else partial(self._plain, with_error=with_error)
+            partial(extrapolate, ratio=self.step_ratio, max_levels=self.max_levels)
+            if self.richardson
+            else partial(self._plain, with_error=with_error)
         )
         with np.errstate(all="ignore"):
             result = method(phi, x, self._steps(x, dtype, rule, h), rule, eps)
-            failed = ~_finite_rows(result.value)
+            failed = ~finite_rows(result.value)
             if failed.any():
                 self._retry(method, phi, x, n, h, dtype, rule, eps, result, failed)
         return result
@@ -471,7 +254,7 @@ class FiniteDifference:
         dtype: Any,
         rule: Stencil,
         eps: float,
-        result: _Partial,
+        result: Estimate,
         failed: np.ndarray,
     ) -> None:
         """Redo the points whose stencil left f's domain, on the scale of the domain's edge.
@@ -492,7 +275,7 @@ class FiniteDifference:
             distance = reach * steps[None, :] * shrink[:, None]  # (PROBES, points)
             near = distance.astype(x.dtype)
             probe = np.concatenate([(x[idx] - near).reshape(-1), (x[idx] + near).reshape(-1)])
-            finite = _finite_rows(np.asarray(phi(probe).reshape(probe.size, -1)))
+            finite = finite_rows(np.asarray(phi(probe).reshape(probe.size, -1)))
             left, right = finite.reshape(2, PROBES, idx.size)
             result.nfev[idx] += 2 * PROBES
             both = left & right
@@ -539,7 +322,7 @@ class FiniteDifference:
     def _take(
         self,
         method: Method,
-        result: _Partial,
+        result: Estimate,
         failed: np.ndarray,
         idx: np.ndarray,
         label: str,
@@ -554,7 +337,7 @@ class FiniteDifference:
         """Run ``rule`` again at points ``idx`` and keep the finite answers."""
         retry = method(phi, x[idx], self._steps(x[idx], dtype, rule, h, scale), rule, eps)
         result.nfev[idx] += retry.nfev
-        good = _finite_rows(retry.value)
+        good = finite_rows(retry.value)
         take = idx[good]
         result.value[take] = retry.value[good]
         result.error[take] = retry.error[good]
@@ -599,7 +382,7 @@ class FiniteDifference:
         """The n-th derivative of f: R -> R at each point of x (vectorized: one call of f per stencil point)."""
         return _scalar_if_0d(self.estimate(f, x, n, with_error=False).value)
 
-    def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[_Partial], Any]:
+    def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[Estimate], Any]:
         """Differentiate f along each coordinate axis of x (the work of gradient and jacobian)."""
         point, dtype = _as_points(x)
         point = np.atleast_1d(point).reshape(-1)
@@ -687,24 +470,6 @@ class FiniteDifference:
         h = np.broadcast_to(np.asarray(self.h, dtype=float), direction.shape)
         used = np.abs(direction) > 0
         return float(np.min(h[used] / np.abs(direction[used])))
-
-
-@lru_cache(maxsize=64)
-def _richardson_factors(
-    accuracy: int, spacing: int, ratio: float, levels: int
-) -> tuple[list[float], list[float], np.ndarray]:
-    """Neville divisors r^e - 1 for the error exponents e = p, p + d, ..., rounding gains,
-    and the step factors r^-level.
-
-    Each extrapolation column can amplify rounding in the base estimates by at most
-    (r^e + 1) / (r^e - 1); the gains are the running products of these factors.
-    """
-    exponents = [accuracy + j * spacing for j in range(levels)]
-    factors = [ratio**e - 1.0 for e in exponents]
-    gains = [1.0]
-    for e in exponents:
-        gains.append(gains[-1] * (ratio**e + 1.0) / (ratio**e - 1.0))
-    return factors, gains, ratio ** -np.arange(levels, dtype=float)
 
 
 def _check_order(n: int) -> None:

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 
 from ..function import Function
 from ..sweep import FD_METHODS, _point_label
-from .tables import error_curves, method_order, on_step_grid, predicted_optimum, relative_model
+from .tables import error_curves, method_order, predicted_optimum, relative_model
 
 __all__ = ["ERROR_FLOOR", "method_color", "png_bytes", "vcurve_figure"]
 
@@ -58,7 +58,10 @@ def _figure_and_axes(
     ax: Axes | None, size: tuple[float, float] = (8.6, 4.8)
 ) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.get_figure(root=True), ax
+        fig = ax.get_figure(root=True)
+        if not isinstance(fig, Figure):
+            raise ValueError("ax must belong to a matplotlib Figure")
+        return fig, ax
     fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
@@ -135,32 +138,33 @@ def vcurve_figure(
             label="_observed best",
             zorder=4,
         )
-        method_rows = rows[on_step_grid(rows) & (rows["method"] == method)]
-        found = relative_model(
-            f,
-            float(curve["x"].iloc[0]),
-            str(method_rows["scheme"].iloc[0]),
-            float(method_rows["accuracy"].iloc[0]),
-            int(method_rows["n"].iloc[0]),
-            float(curve["truth_norm"].iloc[0]),
-            dtype,
-        )
+        found = relative_model(f, curve.iloc[0], dtype)
         if found is None:
             continue
         model, scale = found
         theory_drawn = True
         hs = np.geomspace(h_span[0], h_span[1], 200)
-        style = {"color": color, "alpha": 0.75}
-        ax.plot(hs, model.truncation(hs) / scale, "--", lw=1.0, label="_truncation", **style)
+        ax.plot(
+            hs,
+            model.truncation(hs) / scale,
+            "--",
+            lw=1.0,
+            label="_truncation",
+            color=color,
+            alpha=0.75,
+        )
         ax.plot(
             hs,
             np.broadcast_to(model.rounding(hs), hs.shape) / scale,
             "--",
             lw=1.0,
             label="_rounding",
-            **style,
+            color=color,
+            alpha=0.75,
         )
-        ax.plot(hs, model.total(hs) / scale, "-", lw=0.6, label="_theory sum", **style)
+        ax.plot(
+            hs, model.total(hs) / scale, "-", lw=0.6, label="_theory sum", color=color, alpha=0.75
+        )
         h_star, e_star = predicted_optimum(model)
         e_star /= scale
         if np.isfinite(h_star) and np.isfinite(e_star) and e_star > 0:
@@ -177,9 +181,24 @@ def vcurve_figure(
                 zorder=4,
             )
 
-    auto = curves[~curves["grid"].astype(bool) & np.isfinite(curves["h"].to_numpy(dtype=float))]
+    auto = curves[~curves["grid"].astype(bool)]
     for method in method_order(auto["method"].unique()):
         point_rows = auto[auto["method"] == method]
+        if not np.isfinite(point_rows["h"].to_numpy(dtype=float)).all():
+            # No single step to place it at (a gradient takes one per variable): legend only.
+            text = ", ".join(f"{e:.1e}" for e in point_rows["err"])
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="none",
+                    marker="o",
+                    mfc="white",
+                    mec=method_color(method),
+                    label=f"{method}: error {text} (no single h)",
+                )
+            )
+            continue
         err = point_rows["err"].to_numpy(dtype=float)
         clipped |= bool(np.any(err < ERROR_FLOOR))
         shown = np.maximum(err, ERROR_FLOOR)
@@ -198,18 +217,20 @@ def vcurve_figure(
         )
         handles.append(dot)
 
-    gray = {"color": "0.35"}
+    gray = "0.35"
     if theory_drawn:
         handles += [
-            Line2D([], [], ls="--", lw=1.0, label="theory: truncation, rounding", **gray),
-            Line2D([], [], ls="-", lw=0.6, label="theory: their sum", **gray),
+            Line2D([], [], ls="--", lw=1.0, label="theory: truncation, rounding", color=gray),
+            Line2D([], [], ls="-", lw=0.6, label="theory: their sum", color=gray),
             Line2D(
-                [], [], ls="none", marker="D", mfc="white", mec="0.35", label="predicted optimum h*"
+                [], [], ls="none", marker="D", mfc="white", mec=gray, label="predicted optimum h*"
             ),
         ]
     if observed:
         handles.append(
-            Line2D([], [], ls="none", marker="*", ms=10, mec="black", label="observed best", **gray)
+            Line2D(
+                [], [], ls="none", marker="*", ms=10, mec="black", label="observed best", color=gray
+            )
         )
     if clipped:
         handles.append(Line2D([], [], ls="none", label=f"(error 0 drawn at {ERROR_FLOOR:.0e})"))

@@ -68,10 +68,21 @@ def error_curves(frame: pd.DataFrame) -> pd.DataFrame:
 
     Only groups whose every component row is ``ok`` with a finite error are kept;
     ``grid`` tells the step-grid rules from backends that chose their own step.
-    Columns: ``CURVE_KEYS``, ``h``, ``x``, ``err``, ``truth_norm`` (max |truth|), ``nfev``,
-    ``accuracy``, ``scheme``.
+    Columns: ``CURVE_KEYS``, ``h``, ``grid``, ``x``, ``n``, ``err``, ``truth_norm`` (max |truth|),
+    ``nfev``, ``accuracy``, ``scheme``.
     """
-    columns = [*CURVE_KEYS, "h", "grid", "x", "err", "truth_norm", "nfev", "accuracy", "scheme"]
+    columns = [
+        *CURVE_KEYS,
+        "h",
+        "grid",
+        "x",
+        "n",
+        "err",
+        "truth_norm",
+        "nfev",
+        "accuracy",
+        "scheme",
+    ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     work = frame.assign(
@@ -82,6 +93,7 @@ def error_curves(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = work.groupby([*CURVE_KEYS, "h"], sort=False, dropna=False)
     agg = grouped.agg(
         x=("x", "first"),
+        n=("n", "first"),
         grid=("grid", "first"),
         abs_err=("abs_err", "max"),
         truth_norm=("abs_truth", "max"),
@@ -99,18 +111,21 @@ def error_curves(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def relative_model(
-    f: Function, x: float, scheme: str, accuracy: float, n: int, truth_norm: float, dtype: str
+    f: Function, curve_row: pd.Series, dtype: str
 ) -> tuple[analysis.ErrorModel, float] | None:
-    """The error model of one finite-difference rule at x, and the divisor that makes it relative.
+    """The error model of the rule of one ``error_curves`` row, and the divisor making it relative.
 
     ``analysis.theory`` predicts absolute errors; dividing by |f^(n)(x)| (1 where that
-    is 0, as ``relative_error`` does) puts them on the relative-error axis.
+    is 0, as ``relative_error`` does) puts them on the relative-error axis. None when
+    there is no theory: several variables, no expression, or a rule it cannot model.
     """
+    x, truth_norm = float(curve_row["x"]), float(curve_row["truth_norm"])
     if f.ndim != 1 or not np.isfinite(x) or not np.isfinite(truth_norm):
         return None
+    scheme, accuracy, n = str(curve_row["scheme"]), curve_row["accuracy"], curve_row["n"]
     try:
-        rule = None if scheme == "complex" else stencil(scheme, n, int(accuracy))
-        model = analysis.theory(f, float(x), rule, dtype)
+        rule = None if scheme == "complex" else stencil(scheme, int(n), int(accuracy))
+        model = analysis.theory(f, x, rule, dtype)
     except (StencilError, ValueError, TypeError, ArithmeticError):
         return None
     if model is None:
@@ -181,7 +196,7 @@ def summary_table(
         record: dict[str, Any] = dict(zip(CURVE_KEYS, key, strict=True))
         best_err = best_h = nfev = float("nan")
         if not curve.empty:
-            best = curve.loc[curve["err"].idxmin()]
+            best = curve.iloc[int(np.argmin(curve["err"].to_numpy(dtype=float)))]
             best_err, best_h, nfev = float(best["err"]), float(best["h"]), float(best["nfev"])
         accuracy = float(rows["accuracy"].iloc[0])
         predicted_h = predicted_err = order = float("nan")
@@ -189,15 +204,7 @@ def summary_table(
         if bool(on_step_grid(rows.iloc[:1]).iloc[0]):
             order = _fitted_order(curve, best_h)
             if f is not None and not curve.empty:
-                found = relative_model(
-                    f,
-                    float(curve["x"].iloc[0]),
-                    str(rows["scheme"].iloc[0]),
-                    accuracy,
-                    int(rows["n"].iloc[0]),
-                    float(curve["truth_norm"].iloc[0]),
-                    str(dtype),
-                )
+                found = relative_model(f, curve.iloc[0], str(dtype))
                 if found is not None:
                     model, scale = found
                     predicted_h, predicted_err = predicted_optimum(model)

@@ -177,8 +177,7 @@ def _md_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) ->
         "| " + " | ".join(header for _, header, _ in columns) + " |",
         "|" + "|".join("---:" if kind != "text" else "---" for _, _, kind in columns) + "|",
     ]
-    for row in table.itertuples(index=False):
-        record = row._asdict()
+    for record in table.to_dict("records"):
         cells = [_md_escape(_cell(record[col], kind)) for col, _, kind in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -220,8 +219,7 @@ def _markdown(
 def _html_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> str:
     head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
     body = []
-    for row in table.itertuples(index=False):
-        record = row._asdict()
+    for record in table.to_dict("records"):
         cells = []
         for col, _, kind in columns:
             css = ' class="num"' if kind != "text" else ""

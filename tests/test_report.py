@@ -1,0 +1,288 @@
+"""The report layer: V-curve figures, tables, and the report folder written from a sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from diffkit import catalog
+from diffkit.function import Function
+from diffkit.report import (
+    ERROR_FLOOR,
+    error_curves,
+    failure_table,
+    method_color,
+    summary_table,
+    vcurve_figure,
+    write_report,
+)
+from diffkit.sweep import FD_METHODS, sweep
+
+# One step per decade keeps every test fast and still shows both arms of each V.
+COARSE_STEPS = tuple(float(h) for h in np.logspace(-14, 0, 15))
+FD_LABELS = [m.label for m in FD_METHODS]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _raises(x: np.ndarray) -> np.ndarray:
+    raise ValueError("deliberate failure for the report")
+
+
+BROKEN = Function.from_callable(_raises, name="broken", points=(1.0,), why="always raises")
+
+
+@pytest.fixture(scope="module")
+def functions() -> list[Function]:
+    return [catalog.get("exp"), catalog.get("seed_quadratic"), catalog.get("seed_abc"), BROKEN]
+
+
+@pytest.fixture(scope="module")
+def frame(functions: list[Function]) -> pd.DataFrame:
+    return sweep(functions, steps=COARSE_STEPS, backends=["fd-richardson"])
+
+
+def _legend_texts(fig: Figure) -> list[str]:
+    legend = fig.axes[0].get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def _lines(fig: Figure, label: str) -> list[object]:
+    return [line for line in fig.axes[0].get_lines() if line.get_label() == label]
+
+
+# --- figures ------------------------------------------------------------------------
+
+
+def test_vcurve_has_one_curve_per_method_and_theory_for_each(frame: pd.DataFrame) -> None:
+    fig = vcurve_figure(frame, catalog.get("exp"), 10.0)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "step h"
+    assert ax.get_ylabel() == "relative error"
+    assert "exp" in ax.get_title()
+    assert "10" in ax.get_title()
+    texts = _legend_texts(fig)
+    for label in FD_LABELS:
+        assert label in texts
+        assert len(_lines(fig, label)) == 1
+    assert "fd-richardson-auto (own h)" in texts
+    assert "theory: truncation, rounding" in texts
+    # Every rule, the complex step included, has its truncation, rounding and sum lines.
+    for part in ("_truncation", "_rounding", "_theory sum"):
+        assert len(_lines(fig, part)) == len(FD_LABELS)
+    # A predicted optimum for each rule with an optimal step (not the complex step).
+    assert len(_lines(fig, "_predicted optimum")) == len(FD_LABELS) - 1
+    assert len(_lines(fig, "_observed best")) == len(FD_LABELS)
+
+
+def test_vcurve_predicted_optimum_sits_near_the_observed_one(frame: pd.DataFrame) -> None:
+    fig = vcurve_figure(frame, catalog.get("exp"), 0.0)
+    (predicted,) = [
+        line
+        for line in _lines(fig, "_predicted optimum")
+        if line.get_markeredgecolor() == method_color("central")
+    ]
+    (best,) = [
+        line
+        for line in _lines(fig, "_observed best")
+        if line.get_color() == method_color("central")
+    ]
+    ratio = predicted.get_xdata()[0] / best.get_xdata()[0]
+    assert 0.05 < ratio < 20
+
+
+def test_vcurve_draws_into_the_given_axes(frame: pd.DataFrame) -> None:
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    out = vcurve_figure(frame, catalog.get("exp"), 0.0, ax=right)
+    assert out is fig
+    assert not left.get_lines()
+    assert right.get_lines()
+
+
+def test_vcurve_of_a_gradient_has_no_theory_but_lists_the_auto_backend(frame: pd.DataFrame) -> None:
+    f = catalog.get("seed_abc")
+    fig = vcurve_figure(frame, f, f.points[0])
+    assert "relative error" in fig.axes[0].get_ylabel()
+    assert not _lines(fig, "_truncation")
+    texts = _legend_texts(fig)
+    assert all(label in texts for label in FD_LABELS)
+    assert any(t.startswith("fd-richardson-auto: error") for t in texts)
+
+
+def test_vcurve_clips_zero_errors_to_the_floor_and_says_so(frame: pd.DataFrame) -> None:
+    # Central differences are exact on a quadratic: errors of 0 at some steps.
+    fig = vcurve_figure(frame, catalog.get("seed_quadratic"), 5.0)
+    assert any("error 0 drawn" in t for t in _legend_texts(fig))
+    (central,) = _lines(fig, "central")
+    assert np.min(central.get_ydata()) >= ERROR_FLOOR
+
+
+def test_vcurve_without_ground_truth_explains_the_empty_chart(frame: pd.DataFrame) -> None:
+    fig = vcurve_figure(frame, BROKEN, 1.0)
+    assert not fig.axes[0].get_lines()
+    assert any("no finite relative error" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_method_colors_are_the_same_in_every_chart(frame: pd.DataFrame) -> None:
+    a = vcurve_figure(frame, catalog.get("exp"), 0.0)
+    b = vcurve_figure(frame, catalog.get("seed_abc"), catalog.get("seed_abc").points[1])
+    for label in FD_LABELS:
+        assert _lines(a, label)[0].get_color() == _lines(b, label)[0].get_color()
+    assert len({method_color(label) for label in FD_LABELS}) == len(FD_LABELS)
+    assert method_color("my-backend") == method_color("my-backend")
+
+
+# --- tables -------------------------------------------------------------------------
+
+
+def test_error_curves_use_the_normwise_error_for_gradients(frame: pd.DataFrame) -> None:
+    rows = frame[(frame["function"] == "seed_abc") & (frame["method"] == "forward")]
+    curves = error_curves(rows)
+    point, h = rows["point"].iloc[0], 1e-6
+    group = rows[(rows["point"] == point) & (rows["h"] == h)]
+    expected = group["abs_err"].max() / group["truth"].abs().max()
+    got = curves[(curves["point"] == point) & (curves["h"] == h)]["err"]
+    assert got.tolist() == pytest.approx([expected])
+
+
+def test_error_curves_of_one_variable_equal_rel_err(frame: pd.DataFrame) -> None:
+    rows = frame[(frame["function"] == "exp") & (frame["status"] == "ok")]
+    curves = error_curves(rows)
+    merged = curves.merge(rows, on=["point", "method", "h"])
+    np.testing.assert_allclose(merged["err"], merged["rel_err"])
+
+
+def test_summary_fits_the_order_of_each_rule(frame: pd.DataFrame) -> None:
+    table = summary_table(frame, {"exp": catalog.get("exp")})
+    exp = table[(table["function"] == "exp") & (table["point"] == "0")].set_index("method")
+    assert exp.loc["forward", "order"] == pytest.approx(1.0, abs=0.2)
+    assert exp.loc["central", "order"] == pytest.approx(2.0, abs=0.2)
+    assert np.isfinite(exp.loc["central", "predicted_h"])
+    assert np.isnan(exp.loc["complex", "predicted_h"])  # no optimum: error falls to a floor
+    assert exp.loc["fd-richardson-auto", "nfev"] > 0
+    assert list(exp.index[:4]) == FD_LABELS  # rules first, in the sweep's order
+
+
+def test_failure_table_counts_rows_per_group(frame: pd.DataFrame) -> None:
+    failures = failure_table(frame)
+    broken = failures[failures["function"] == "broken"]
+    assert set(broken["method"]) >= set(FD_LABELS)
+    assert broken["message"].str.contains("deliberate failure").all()
+    forward = broken[broken["method"] == "forward"]
+    assert forward["rows"].tolist() == [len(COARSE_STEPS)]
+
+
+# --- the report folder --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report(
+    frame: pd.DataFrame, functions: list[Function], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    return write_report(frame, functions, out, title="test <report>", metadata={"args": ["x"]})
+
+
+def test_report_writes_every_file(report: Path, frame: pd.DataFrame) -> None:
+    folder = report.parent
+    assert report.name == "index.html"
+    for name in ("index.html", "report.md", "sweep.csv", "summary.csv", "metadata.json"):
+        assert (folder / name).is_file(), name
+    pngs = sorted((folder / "figures").glob("*.png"))
+    charts = frame[["function", "point"]].drop_duplicates()
+    assert len(pngs) == len(charts)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
+
+
+def test_html_is_self_contained_and_escaped(report: Path) -> None:
+    text = report.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text
+    for external in ('src="http', "src='http", 'href="http', "<link", "<script", "@import"):
+        assert external not in text
+    assert "test &lt;report&gt;" in text
+    assert "test <report>" not in text
+    assert "figures/" not in text  # charts are embedded, not referenced
+
+
+def test_markdown_references_the_pngs_by_relative_path(report: Path) -> None:
+    text = (report.parent / "report.md").read_text(encoding="utf-8")
+    for png in (report.parent / "figures").glob("*.png"):
+        assert f"](figures/{png.name})" in text
+    assert "## Summary" in text
+    assert "## Rows not ok" in text
+
+
+def test_csv_round_trips_to_the_same_frame_shape(report: Path, frame: pd.DataFrame) -> None:
+    back = pd.read_csv(report.parent / "sweep.csv")
+    assert back.shape == frame.shape
+    assert list(back.columns) == list(frame.columns)
+    summary = pd.read_csv(report.parent / "summary.csv")
+    assert {"best_err", "best_h", "predicted_h", "predicted_err", "order"} <= set(summary.columns)
+
+
+def test_failures_section_lists_the_function_that_raises(report: Path) -> None:
+    for name in ("index.html", "report.md"):
+        text = (report.parent / name).read_text(encoding="utf-8")
+        section = text[text.index("Rows not ok", text.index("Summary") + 10) :]
+        assert "broken" in section
+        assert "ValueError: deliberate failure for the report" in section
+
+
+def test_metadata_records_versions_and_arguments(report: Path) -> None:
+    info = json.loads((report.parent / "metadata.json").read_text())
+    assert set(info["versions"]) >= {"python", "numpy", "sympy", "mpmath", "pandas", "matplotlib"}
+    assert info["versions"]["diffkit"]
+    assert info["args"] == ["x"]
+    assert info["seed"] is None
+    assert info["dtypes"] == ["float64"]
+    assert info["date"].endswith("+00:00")
+
+
+def test_writing_twice_gives_the_same_bytes(
+    report: Path, frame: pd.DataFrame, functions: list[Function], tmp_path: Path
+) -> None:
+    again = write_report(
+        frame, functions, tmp_path, title="test <report>", metadata={"args": ["x"]}
+    )
+    for name in ("sweep.csv", "summary.csv", "report.md", "index.html"):
+        assert (again.parent / name).read_bytes() == (report.parent / name).read_bytes(), name
+    for png in (report.parent / "figures").glob("*.png"):
+        assert (tmp_path / "figures" / png.name).read_bytes() == png.read_bytes(), png.name
+
+
+def test_building_a_report_never_imports_pyplot(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import diffkit, diffkit.cli\n"
+        "from diffkit import catalog\n"
+        "from diffkit.report import write_report\n"
+        "from diffkit.sweep import sweep\n"
+        "fs = [catalog.get('exp')]\n"
+        "frame = sweep(fs, steps=tuple(np.logspace(-8, 0, 5)))\n"
+        f"write_report(frame, fs, {str(tmp_path)!r}, title='t', metadata={{}})\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert (tmp_path / "index.html").is_file()
