@@ -319,3 +319,12 @@ def test_one_point_richardson_gives_the_same_bits_as_the_array_path(name, point)
     assert float(alone.error) == float(among.error[0])
     assert float(alone.h) == float(among.h[0])
     assert int(alone.nfev) == int(among.nfev[0])
+
+
+@pytest.mark.parametrize(("name", "point"), SMOOTH_1D, ids=IDS)
+@pytest.mark.parametrize("scheme", ["central", "complex"])
+def test_error_estimates_of_single_rules_cover_the_actual_error(name, point, scheme):
+    f = catalog.get(name)
+    exact = float(truth.derivative(f, point, 1))
+    result = dk.FiniteDifference(scheme=scheme).estimate(f, point)
+    assert float(result.error) >= abs(float(result.value) - exact)

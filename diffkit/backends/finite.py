@@ -46,6 +46,8 @@ MAX_LEVELS = 12
 # Where a stencil leaves f's domain, the edge is looked for at the stencil's reach
 # divided by SHRINK^k, k = 1..PROBES (down to 16^-10 ~ 1e-12 of the first step).
 SHRINK = 16.0
+# The complex step's error estimate counts this many roundings of f' and f / scale.
+COMPLEX_ROUNDING = 16.0
 PROBES = 10
 
 
@@ -206,8 +208,10 @@ class FiniteDifference:
             )
         value = values.imag / per_point(steps, values)
         eps = machine_epsilon(dtype)
-        # No subtraction happens, so the result is as accurate as f's own imaginary part.
-        error = eps * np.abs(value)
+        # No subtraction happens, so only f's own rounding remains: a few ulps of f'
+        # and of f / scale (the size of the terms f's evaluation combines), per operation.
+        scale = per_point(step_scale(x, self.scale), values)
+        error = COMPLEX_ROUNDING * eps * (np.abs(value) + np.abs(values.real) / scale)
         status = np.full(x.shape, "ok", dtype=object)
         return Estimate(value, error, steps, np.ones(x.shape, dtype=int), status)
 
