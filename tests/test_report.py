@@ -286,3 +286,12 @@ def test_building_a_report_never_imports_pyplot(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
     assert (tmp_path / "index.html").is_file()
+
+
+def test_points_of_many_variables_get_a_chart_each(tmp_path: Path) -> None:
+    # logsumexp has two 5-variable points: their labels (and charts) must not merge.
+    f = catalog.get("logsumexp")
+    frame = sweep([f], steps=COARSE_STEPS, methods=FD_METHODS[:2])
+    assert frame["point"].nunique() == len(f.points) == 2
+    index = write_report(frame, [f], tmp_path, title="t", metadata={})
+    assert len(list((index.parent / "figures").glob("*.png"))) == 2

@@ -8,111 +8,24 @@ an inline style block), so it can be mailed or archived as one file.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import json
 import platform
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..function import Function
-from .figures import ERROR_FLOOR, png_bytes, vcurve_figure
+from .figures import png_bytes, vcurve_figure
+from .pages import Chart, html_page, markdown_page, slug
 from .tables import failure_table, summary_table
 
 __all__ = ["write_report"]
 
-INTRO = (
-    "This report compares finite-difference derivatives with the exact ones (SymPy, "
-    "evaluated with mpmath at 50 digits). For each function and point, a V-curve shows the "
-    "relative error of each finite-difference rule against its step h: to the right, "
-    "truncation error falls like h^p; to the left, rounding error grows like eps/h^n. "
-    "Dashed lines are the theory of both arms, the thin line their sum, the open diamond "
-    "the predicted optimal step h* and its error, the star the observed best; backends "
-    "that choose their own step appear as single dots. Functions of several variables use "
-    "the normwise relative error of the gradient. The summary table sets the observed "
-    "optimum beside the predicted one and the order fitted on the truncation side beside "
-    "the rule's order (the complex step has no optimal step: its error falls to a floor of "
-    "about eps, shown as its predicted minimum). Rows whose status is not ok are counted in the last section, never "
-    "dropped silently."
-)
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
-       max-width: 1150px; padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.7em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
-h3 { font-size: 1.05em; margin-bottom: 0.3em; }
-table { border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0 1.2em; }
-th, td { padding: 0.2em 0.6em; border-bottom: 1px solid #e4e4e4; text-align: left; }
-th { background: #f3f3f3; position: sticky; top: 0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums;
-         font-family: ui-monospace, monospace; }
-tr:nth-child(even) td { background: #fafafa; }
-code { background: #f4f4f4; padding: 0.1em 0.3em; border-radius: 3px; }
-figure { margin: 0.5em 0 1.5em; } figure img { max-width: 100%; height: auto; }
-figcaption, .muted { color: #666; font-size: 0.85em; }
-nav ul { columns: 3; font-size: 0.9em; }
-.bad { color: #a40000; }
-"""
-
-# Summary columns as shown: (column, header, format).
-_SUMMARY_COLUMNS = (
-    ("function", "function", "text"),
-    ("point", "point", "text"),
-    ("dtype", "dtype", "text"),
-    ("method", "method", "text"),
-    ("best_err", "best rel. error", "sci"),
-    ("best_h", "at h", "sci"),
-    ("predicted_h", "predicted h*", "sci"),
-    ("predicted_err", "predicted min. error", "sci"),
-    ("order", "fitted order", "fixed"),
-    ("expected_order", "rule order", "int"),
-    ("nfev", "nfev", "int"),
-    ("not_ok", "rows not ok", "text"),
-)
-_FAILURE_COLUMNS = (
-    ("function", "function", "text"),
-    ("point", "point", "text"),
-    ("dtype", "dtype", "text"),
-    ("method", "method", "text"),
-    ("status", "status", "text"),
-    ("rows", "rows", "int"),
-    ("message", "message", "text"),
-)
 _SWEEP_ORDER = ["function", "point", "dtype", "backend", "method", "h", "component"]
-
-
-@dataclass(frozen=True)
-class _Chart:
-    function: str
-    point: str
-    dtype: str
-    path: str  # relative to the report folder
-    png: bytes
-
-
-def _cell(value: Any, kind: str) -> str:
-    if kind == "text":
-        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-    number = float(value)
-    if not np.isfinite(number):
-        return "-" if np.isnan(number) else f"{number}"
-    if kind == "sci":
-        return f"{number:.1e}"
-    if kind == "fixed":
-        return f"{number:.2f}"
-    return f"{round(number)}"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "f"
 
 
 def _function_map(functions: Iterable[Function] | Mapping[str, Function]) -> dict[str, Function]:
@@ -120,7 +33,7 @@ def _function_map(functions: Iterable[Function] | Mapping[str, Function]) -> dic
     return {f.name: f for f in items}
 
 
-def _charts(frame: pd.DataFrame, funcs: Mapping[str, Function], folder: Path) -> list[_Chart]:
+def _charts(frame: pd.DataFrame, funcs: Mapping[str, Function], folder: Path) -> list[Chart]:
     """Render one V-curve per (function, point, dtype) of the frame, writing each PNG once."""
     charts = []
     listed = frame[["function", "point", "dtype"]].drop_duplicates()
@@ -131,9 +44,9 @@ def _charts(frame: pd.DataFrame, funcs: Mapping[str, Function], folder: Path) ->
                 fig = vcurve_figure(frame, f, str(point), dtype=str(dtype))
                 png = png_bytes(fig)
                 fig.clear()  # free the artists now; the figure is never shown
-                path = f"figures/{index:02d}-{_slug(name)}-p{p_index}-{dtype}.png"
+                path = f"figures/{index:02d}-{slug(name)}-p{p_index}-{dtype}.png"
                 (folder / path).write_bytes(png)
-                charts.append(_Chart(name, str(point), str(dtype), path, png))
+                charts.append(Chart(name, str(point), str(dtype), path, png))
     return charts
 
 
@@ -163,125 +76,6 @@ def _metadata(frame: pd.DataFrame, title: str, extra: Mapping[str, Any] | None) 
     }
     info.update(extra or {})
     return info
-
-
-# ---------------------------------------------------------------------- Markdown
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
-    lines = [
-        "| " + " | ".join(header for _, header, _ in columns) + " |",
-        "|" + "|".join("---:" if kind != "text" else "---" for _, _, kind in columns) + "|",
-    ]
-    for record in table.to_dict("records"):
-        cells = [_md_escape(_cell(record[col], kind)) for col, _, kind in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _markdown(
-    title: str,
-    funcs: Mapping[str, Function],
-    summary: pd.DataFrame,
-    failures: pd.DataFrame,
-    charts: list[_Chart],
-) -> str:
-    out = [f"# {title}", "", INTRO, "", "## Summary", ""]
-    out += _md_table(summary, _SUMMARY_COLUMNS) if not summary.empty else ["No rows."]
-    for name, f in funcs.items():
-        mine = [c for c in charts if c.function == name]
-        if not mine:
-            continue
-        out += ["", f"## {name}", ""]
-        if f.why:
-            out += [f.why, ""]
-        if f.expr is not None:
-            out += [f"Expression: `{f.expr}`", ""]
-        for chart in mine:
-            alt = f"{name} at {chart.point} ({chart.dtype})"
-            out += [f"![{_md_escape(alt)}]({chart.path})", ""]
-    out += ["", "## Rows not ok", ""]
-    if failures.empty:
-        out.append("None: every row has status ok.")
-    else:
-        out += [f"{int(failures['rows'].sum())} rows in {len(failures)} groups.", ""]
-        out += _md_table(failures, _FAILURE_COLUMNS)
-    return "\n".join(out).rstrip("\n") + "\n"
-
-
-# ---------------------------------------------------------------------- HTML
-
-
-def _html_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> str:
-    head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
-    body = []
-    for record in table.to_dict("records"):
-        cells = []
-        for col, _, kind in columns:
-            css = ' class="num"' if kind != "text" else ""
-            cells.append(f"<td{css}>{html.escape(_cell(record[col], kind))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>"
-    )
-
-
-def _html(
-    title: str,
-    funcs: Mapping[str, Function],
-    summary: pd.DataFrame,
-    failures: pd.DataFrame,
-    charts: list[_Chart],
-) -> str:
-    esc = html.escape
-    shown = [name for name in funcs if any(c.function == name for c in charts)]
-    anchors = {name: f"f-{i}-{_slug(name)}" for i, name in enumerate(shown)}
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        f"<p>{esc(INTRO)}</p>",
-        "<nav><ul>",
-        *(f'<li><a href="#{anchors[n]}">{esc(n)}</a></li>' for n in shown),
-        '<li><a href="#not-ok">rows not ok</a></li></ul></nav>',
-        "<h2>Summary</h2>",
-        _html_table(summary, _SUMMARY_COLUMNS) if not summary.empty else "<p>No rows.</p>",
-    ]
-    for name in shown:
-        f = funcs[name]
-        parts.append(f'<h2 id="{anchors[name]}">{esc(name)}</h2>')
-        if f.why:
-            parts.append(f"<p>{esc(f.why)}</p>")
-        if f.expr is not None:
-            parts.append(f"<p>Expression: <code>{esc(str(f.expr))}</code></p>")
-        if f.tags:
-            parts.append(f'<p class="muted">tags: {esc(", ".join(sorted(f.tags)))}</p>')
-        for chart in (c for c in charts if c.function == name):
-            data = base64.b64encode(chart.png).decode("ascii")
-            alt = f"V-curve of {name} at {chart.point} ({chart.dtype})"
-            parts.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-                f"<figcaption>{esc(alt)}. Errors of 0 are drawn at {ERROR_FLOOR:.0e}."
-                "</figcaption></figure>"
-            )
-        mine = summary[summary["function"] == name]
-        if not mine.empty:
-            parts.append(_html_table(mine, _SUMMARY_COLUMNS[1:]))
-    parts.append('<h2 id="not-ok">Rows not ok</h2>')
-    if failures.empty:
-        parts.append("<p>None: every row has status ok.</p>")
-    else:
-        total = int(failures["rows"].sum())
-        parts.append(f'<p class="bad">{total} rows in {len(failures)} groups.</p>')
-        parts.append(_html_table(failures, _FAILURE_COLUMNS))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
 
 
 # ---------------------------------------------------------------------- entry point
@@ -323,8 +117,8 @@ def write_report(
         json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
     )
     (folder / "report.md").write_bytes(
-        _markdown(title, funcs, summary, failures, charts).encode("utf-8")
+        markdown_page(title, funcs, summary, failures, charts).encode("utf-8")
     )
     index = folder / "index.html"
-    index.write_bytes(_html(title, funcs, summary, failures, charts).encode("utf-8"))
+    index.write_bytes(html_page(title, funcs, summary, failures, charts).encode("utf-8"))
     return index
