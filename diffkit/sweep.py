@@ -7,8 +7,10 @@ gives rows with a ``status`` and a ``message``; the sweep always completes.
 
 Finite-difference rules with a step grid are swept with the domain fallbacks off,
 so each row shows what that rule does at that exact h (a stencil outside the
-domain is a ``nonfinite`` row, not a silently changed step). Backends given by
-name run once per point with their own defaults (``h="auto"``).
+domain is a ``nonfinite`` row, not a silently changed step); their ``nfev`` is the
+rule's own cost and they carry no ``error_estimate``. Backends given by name run
+once per point with their own defaults (``h="auto"``), and report their estimate
+where they make one. ``seconds`` is the call's time shared over the rows it made.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -29,7 +31,7 @@ from .backends import FiniteDifference, backend
 from .backends.protocol import Differentiator
 from .function import Function, as_function, coordinate_line
 
-__all__ = ["COLUMNS", "DEFAULT_STEPS", "FD_METHODS", "FDMethod", "sweep"]
+__all__ = ["COLUMNS", "DEFAULT_STEPS", "FD_METHODS", "FDMethod", "point_label", "sweep"]
 
 COLUMNS = [
     "function",
@@ -96,7 +98,7 @@ class _Outcome:
     message: str = ""
 
 
-def _point_label(point: Any) -> str:
+def point_label(point: Any) -> str:
     """A readable label; a long vector shows its ends, size and a digest, so labels stay distinct."""
     arr = np.atleast_1d(np.asarray(point, dtype=float))
     if arr.size <= 4:
@@ -132,10 +134,10 @@ def _run_fd(
 ) -> _Outcome:
     if f.ndim == 1:
         xs = np.full(steps.shape, point, dtype=dtype)
-        result = method.make(steps).estimate(f, xs, n)
+        result = method.make(steps).estimate(f, xs, n, with_error=False)
         return _Outcome(
             values=result.value.reshape(-1, 1),
-            estimates=result.error.reshape(-1, 1),
+            estimates=np.full((steps.size, 1), np.nan),
             h=steps,
             nfev=result.nfev,
             status=result.status,
@@ -149,11 +151,13 @@ def _run_fd(
     x = np.asarray(point, dtype=dtype).reshape(-1)
     fd = method.make(steps)
     parts = [
-        fd.estimate(coordinate_line(f, x, i), np.full(steps.shape, x[i])) for i in range(x.size)
+        fd.estimate(coordinate_line(f, x, i), np.full(steps.shape, x[i]), with_error=False)
+        for i in range(x.size)
     ]
+    values = np.stack([p.value for p in parts], axis=1).astype(float)
     return _Outcome(
-        values=np.stack([p.value for p in parts], axis=1).astype(float),
-        estimates=np.stack([p.error for p in parts], axis=1),
+        values=values,
+        estimates=np.full(values.shape, np.nan),
         h=steps,
         nfev=np.sum([p.nfev for p in parts], axis=0),
         status=_worst_status([p.status for p in parts]),
@@ -168,6 +172,17 @@ def _worst_status(statuses: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+class _Counted:
+    """f with a count of the points it was evaluated at (the first axis holds variables)."""
+
+    def __init__(self, f: Function) -> None:
+        self.f, self.points = f, 0
+
+    def __call__(self, x: Any) -> Any:
+        self.points += np.size(x) // self.f.ndim
+        return self.f.numpy(x)
+
+
 def _run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiator) -> _Outcome:
     x = np.asarray(point, dtype=dtype)
     estimate = getattr(diff, "estimate", None)
@@ -180,13 +195,15 @@ def _run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiat
             nfev=np.atleast_1d(result.nfev),
             status=np.atleast_1d(result.status),
         )
-    value = diff.derivative(f, x, n) if f.ndim == 1 else diff.gradient(f, x)
+    counted = _Counted(f)
+    wrapped = replace(f, numpy=counted)
+    value = diff.derivative(wrapped, x, n) if f.ndim == 1 else diff.gradient(wrapped, x)
     row = np.atleast_1d(np.asarray(value, dtype=float)).reshape(1, -1)
     return _Outcome(
         values=row,
         estimates=np.full(row.shape, np.nan),
         h=np.full(1, np.nan),
-        nfev=np.zeros(1, dtype=int),
+        nfev=np.full(1, counted.points),
         status=np.full(1, "ok", dtype=object),
     )
 
@@ -218,7 +235,7 @@ def _rows(
             rows.append(
                 {
                     "function": f.name,
-                    "point": _point_label(point),
+                    "point": point_label(point),
                     "x": x,
                     "component": c,
                     "n": n,

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..function import Function
-from ..sweep import FD_METHODS, _point_label
+from ..sweep import FD_METHODS, point_label
 from .tables import error_curves, method_order, predicted_optimum, relative_model
 
 __all__ = ["ERROR_FLOOR", "method_color", "png_bytes", "vcurve_figure"]
@@ -75,7 +75,7 @@ def png_bytes(fig: Figure, *, dpi: int = 100) -> bytes:
 
 
 def _select(frame: pd.DataFrame, f: Function, point: Any, dtype: str) -> pd.DataFrame:
-    label = point if isinstance(point, str) else _point_label(point)
+    label = point if isinstance(point, str) else point_label(point)
     mask = (frame["function"] == f.name) & (frame["point"] == label) & (frame["dtype"] == dtype)
     return frame[mask]
 
@@ -105,7 +105,7 @@ def vcurve_figure(
     fig, ax = _figure_and_axes(ax)
     rows = _select(frame, f, point, dtype)
     curves = error_curves(rows)
-    label = point if isinstance(point, str) else _point_label(point)
+    label = point if isinstance(point, str) else point_label(point)
     multivariate = f.ndim > 1
     observed: list[np.ndarray] = []
     clipped = False
