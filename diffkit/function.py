@@ -13,6 +13,7 @@ a function of ``n`` variables takes one array whose first axis has length ``n``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,20 +21,26 @@ from typing import Any
 import numpy as np
 import sympy
 
+from . import ops
 from .parse import parse_expression, symbol
 
 __all__ = ["Function", "as_callable", "as_function", "coordinate_line"]
 
 Point = float | tuple[float, ...]
 
-# lambdify prints SymPy functions by name; point those names at the primitive table's
-# NumPy column so compiled functions behave like the rest of diffkit (stable sigmoid,
-# kink conventions) and accept complex input for the complex step.
+# lambdify prints SymPy functions by their class names; point each at its row's NumPy
+# column so compiled functions follow the table (kink conventions of Max, Min, Abs,
+# sign) and accept complex input for the complex step.
+# SymPy flattens Max(a, Max(b, c)) into Max(a, b, c); a binary ufunc would take c as
+# its ``out`` argument, so two-argument rows are folded over all arguments instead.
+def _folded(binary: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    return lambda *args: functools.reduce(binary, args)
+
+
 _NUMPY_NAMESPACE: dict[str, Any] = {
-    "Max": np.maximum,
-    "Min": np.minimum,
-    "Abs": np.abs,
-    "sign": np.sign,
+    row.sympy.__name__: row.numpy if row.arity == 1 else _folded(row.numpy)
+    for row in ops.PRIMITIVES.values()
+    if isinstance(row.sympy, type)
 }
 
 

@@ -245,3 +245,12 @@ def test_in_domain_checks_every_variable() -> None:
     assert f.in_domain((0.5, -1.0))
     assert not f.in_domain((0.5, 1.5))
     assert not f.in_domain((-0.1, 0.0))
+
+
+def test_nested_maximum_flattened_by_sympy_still_evaluates_every_argument():
+    """SymPy turns maximum(x, maximum(y, z)) into Max(x, y, z): all three must count."""
+    f = Function.from_string("maximum(x, maximum(y, z))")
+    point = np.array([[1.0, 5.0], [2.0, 1.0], [3.0, 0.0]])
+    z_before = point[2].copy()
+    np.testing.assert_array_equal(f(point), [3.0, 5.0])
+    np.testing.assert_array_equal(point[2], z_before)
