@@ -28,6 +28,7 @@ __all__ = ["Function", "as_callable", "as_function", "coordinate_line"]
 
 Point = float | tuple[float, ...]
 
+
 # lambdify prints SymPy functions by their class names; point each at its row's NumPy
 # column so compiled functions follow the table (kink conventions of Max, Min, Abs,
 # sign) and accept complex input for the complex step.

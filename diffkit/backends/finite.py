@@ -2,9 +2,9 @@
 
 One engine does all the work. It differentiates a *line function* ``phi`` that maps
 an array of abscissae ``t`` (shape ``(k,)``) to values of shape ``(k, ...)``: for
-``derivative`` phi is f itself over all points at once (one call of f per stencil
-point, whatever the number of points); for ``gradient``, ``jacobian`` and
-``hessian`` phi walks f along a coordinate or a direction.
+``derivative`` phi is f itself, called once for all points and all stencil offsets
+together; for ``gradient``, ``jacobian`` and ``hessian`` phi walks f along a
+coordinate or a direction.
 
 Steps. A float ``h`` is used exactly as given, so ``scheme="forward", h=1e-4``
 computes bit for bit ``(f(x + h) - f(x)) / h``. ``h="auto"`` takes the
@@ -383,7 +383,7 @@ class FiniteDifference:
         )
 
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
-        """The n-th derivative of f: R -> R at each point of x (vectorized: one call of f per stencil point)."""
+        """The n-th derivative of f: R -> R at each point of x (one call of f for the whole stencil)."""
         return _scalar_if_0d(self.estimate(f, x, n, with_error=False).value)
 
     def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[Estimate], Any]:

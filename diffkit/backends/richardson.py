@@ -130,12 +130,12 @@ def extrapolate(
     handful of numbers), and each point stops at the first level whose estimate
     reaches the rounding floor or starts to grow.
     """
+    if x.size == 1 and x.dtype == np.float64:
+        return _extrapolate_one(phi, x, h0, rule, eps, ratio, max_levels)
     factors, gains, shrink = richardson_factors(
         rule.accuracy, rule.error_exponents_step, ratio, max_levels
     )
     rounding = eps * rule.abs_weight_sum
-    if x.size == 1 and x.dtype == np.float64:
-        return _extrapolate_one(phi, x, h0, rule, eps, ratio, max_levels)
     tables = [Tableau() for _ in range(x.size)]
     active = list(range(x.size))
     levels, batch = 0, FIRST_BATCH
