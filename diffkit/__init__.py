@@ -6,11 +6,13 @@ np.float64(76.00069999995185)
 """
 
 from . import catalog, ops, truth
+from .autodiff import Tensor, grad, hessian, jacobian, value_and_grad
 from .backends import (
     ComplexStepError,
     Differentiator,
     FDResult,
     FiniteDifference,
+    ReverseMode,
     StencilError,
     StepError,
     UnknownBackendError,
@@ -32,18 +34,24 @@ __all__ = [
     "FiniteDifference",
     "Function",
     "ParseError",
+    "ReverseMode",
     "StencilError",
     "StepError",
+    "Tensor",
     "UnknownBackendError",
     "__version__",
     "as_function",
     "available",
     "backend",
     "catalog",
+    "grad",
+    "hessian",
+    "jacobian",
     "ops",
     "parse_expression",
     "register",
     "stencil",
     "sweep",
     "truth",
+    "value_and_grad",
 ]

@@ -57,7 +57,7 @@ def test_gradient_of_rosenbrock(backend):
 
 def test_jacobian_shape_and_values(backend):
     def f(v):
-        return np.array([v[0] * v[1] * v[2], np.exp(v[0]) - v[2]])
+        return np.stack([v[0] * v[1] * v[2], np.exp(v[0]) - v[2]])
 
     x = np.array([0.5, -1.0, 2.0])
     exact = np.array([[x[1] * x[2], x[0] * x[2], x[0] * x[1]], [np.exp(x[0]), 0.0, -1.0]])

@@ -3,6 +3,7 @@
 from .finite import ComplexStepError, FDResult, FiniteDifference
 from .protocol import Differentiator
 from .registry import UnknownBackendError, available, backend, register
+from .reverse import ReverseMode
 from .stencils import Stencil, StencilError, custom_stencil, stencil
 from .steps import StepError, optimal_step
 
@@ -11,6 +12,7 @@ __all__ = [
     "Differentiator",
     "FDResult",
     "FiniteDifference",
+    "ReverseMode",
     "Stencil",
     "StencilError",
     "StepError",

@@ -20,6 +20,7 @@ from typing import Any
 
 from .finite import FiniteDifference
 from .protocol import Differentiator
+from .reverse import ReverseMode
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -38,6 +39,7 @@ _BUILTIN: dict[str, Factory] = {
     "fd": FiniteDifference,
     "fd-richardson": lambda **options: FiniteDifference(richardson=True, **options),
     "complex-step": lambda **options: FiniteDifference(scheme="complex", **options),
+    "reverse": ReverseMode,
 }
 _REGISTERED: dict[str, Factory] = {}
 

@@ -1,0 +1,193 @@
+"""The backward pass, and the functional API built on it: grad, value_and_grad, jacobian, hessian.
+
+Backward visits the nodes reachable from the output in reverse creation order
+(a topological order, found without recursion, so graphs of millions of nodes work
+at the default recursion limit), pushes each cotangent through its node's VJP and
+sums contributions in that fixed order: same inputs, same bits.
+
+A cotangent may carry leading *batch* axes: pushing the rows of an identity
+matrix through one pass gives a whole Jacobian, and pushing them through the
+recorded gradient gives a whole Hessian, in one pass instead of n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "value_and_grad"]
+
+
+def _reachable(root: Tensor) -> list[Tensor]:
+    """Every node the root depends on, latest first."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node._prev:
+            if id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
+    return sorted(seen.values(), key=lambda n: n._order, reverse=True)
+
+
+def backward(
+    root: Tensor, seed: Any, *, create_graph: bool = False, wrt: tuple[Tensor, ...] = ()
+) -> dict[int, Any]:
+    """Cotangents of every leaf reached from ``root`` (or of the ``wrt`` nodes), keyed by ``id``.
+
+    ``seed`` has the root's shape, or more leading axes for a batch of cotangents.
+    With ``create_graph`` the pass itself is recorded: the results are tensors that
+    can be differentiated again. A ``wrt`` node collects its cotangent and stops it
+    there, which is what differentiating with respect to an intermediate (a tensor
+    handed to ``grad`` inside a function being differentiated) means.
+    """
+    targets = {id(t) for t in wrt}
+    batch = np.ndim(seed) - root.ndim
+    if batch < 0 or np.shape(seed)[batch:] != root.shape:
+        raise ValueError(
+            f"seed of shape {np.shape(seed)} does not match an output of shape {root.shape}"
+        )
+    pending: dict[int, Any] = {id(root): seed}
+    leaves: dict[int, Any] = {}
+    for node in _reachable(root):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        if node._vjp is None or id(node) in targets:
+            leaves[id(node)] = g
+            continue
+        args = node._args
+        needs = tuple(isinstance(a, Tensor) for a in args)
+        if create_graph:
+            cotangents = node._vjp(g, args, node, node._kwargs, needs, batch)
+        else:
+            raw = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            cotangents = node._vjp(g, raw, node.data, node._kwargs, needs, batch)
+        for arg, ct in zip(args, cotangents, strict=True):
+            if ct is None or not isinstance(arg, Tensor):
+                continue
+            key = id(arg)
+            previous = pending.get(key)
+            pending[key] = ct if previous is None else previous + ct
+    return leaves
+
+
+def _leaf(x: Any) -> Tensor:
+    """A fresh leaf for x; a tensor stays itself, so grad can be nested (gradients of gradients)."""
+    if isinstance(x, Tensor):
+        return x
+    data = np.asarray(x)
+    if data.dtype.kind in "biu":
+        data = data.astype(np.float64)
+    return Tensor(np.array(data, copy=True))
+
+
+def _zeros(x: Tensor, batch: tuple[int, ...] = ()) -> np.ndarray:
+    return np.zeros(batch + x.shape, dtype=x.dtype)
+
+
+def _output(out: Any, f: Callable[..., Any]) -> Tensor | None:
+    if isinstance(out, Tensor):
+        return out
+    if np.ndim(out) == 0 or isinstance(out, np.ndarray):
+        return None  # f does not depend on its argument: the derivative is zero
+    raise TypeError(
+        f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}, not an array or a number"
+    )
+
+
+def _gradient_at(
+    f: Callable[..., Any], args: tuple[Any, ...], argnum: int, leaf: Tensor, create_graph: bool
+) -> tuple[Any, Any]:
+    """f(*args) with ``leaf`` in place of args[argnum], and its gradient with respect to the leaf."""
+    out = f(*args[:argnum], leaf, *args[argnum + 1 :])
+    node = _output(out, f)
+    if node is None:
+        return out, _zeros(leaf)
+    if node.size != 1:
+        raise ValueError(
+            f"grad needs a scalar-valued function, got an output of shape {node.shape}; use jacobian"
+        )
+    seed = np.ones(node.shape, dtype=node.dtype)
+    gradient = backward(node, seed, create_graph=create_graph, wrt=(leaf,)).get(id(leaf))
+    return (node if create_graph else node.data), (_zeros(leaf) if gradient is None else gradient)
+
+
+def value_and_grad(
+    f: Callable[..., Any], argnum: int = 0, *, create_graph: bool = False
+) -> Callable[..., tuple[Any, Any]]:
+    """A function returning ``(f(*args), gradient of f with respect to args[argnum])``; f scalar-valued.
+
+    With ``create_graph`` both come back as tensors that can be differentiated again.
+    """
+    return lambda *args: _gradient_at(f, args, argnum, _leaf(args[argnum]), create_graph)
+
+
+def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """A function returning the gradient of scalar-valued f with respect to args[argnum]."""
+    with_value = value_and_grad(f, argnum)
+    return lambda *args: with_value(*args)[1]
+
+
+def _batched_identity(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    size = int(np.prod(shape, dtype=int))
+    return np.eye(size, dtype=dtype).reshape((size, *shape))
+
+
+def jacobian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """A function returning the Jacobian of f, shape ``out.shape + x.shape``, from one batched pass."""
+
+    def evaluate(*args: Any) -> Any:
+        leaf = _leaf(args[argnum])
+        node = _output(f(*args[:argnum], leaf, *args[argnum + 1 :]), f)
+        if node is None:
+            return _zeros(leaf, np.shape(f(*args)))
+        rows = backward(node, _batched_identity(node.shape, node.dtype), wrt=(leaf,)).get(id(leaf))
+        result = _zeros(leaf, (node.size,)) if rows is None else np.asarray(rows)
+        return result.reshape(node.shape + leaf.shape)
+
+    return evaluate
+
+
+def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """A function returning the Hessian of scalar f: the Jacobian of its recorded gradient, in one pass."""
+
+    def evaluate(*args: Any) -> Any:
+        leaf = _leaf(args[argnum])
+        _, g = _gradient_at(f, args, argnum, leaf, create_graph=True)
+        n = leaf.size
+        if not isinstance(g, Tensor):  # f is at most linear: its gradient is constant
+            return np.zeros(leaf.shape + leaf.shape, dtype=leaf.dtype)
+        rows = backward(g, _batched_identity(g.shape, g.dtype), wrt=(leaf,)).get(id(leaf))
+        result = np.zeros((n, *leaf.shape), dtype=leaf.dtype) if rows is None else np.asarray(rows)
+        return result.reshape(leaf.shape + leaf.shape)
+
+    return evaluate
+
+
+def derivative(f: Callable[..., Any], n: int = 1) -> Callable[[Any], Any]:
+    """A function returning the n-th derivative of an elementwise f at every point of x."""
+
+    def evaluate(x: Any) -> Any:
+        leaf = _leaf(x)
+        current: Any = f(leaf)
+        for order in range(1, n + 1):
+            node = current if isinstance(current, Tensor) else None
+            if node is None:
+                return _zeros(leaf)
+            if node.shape != leaf.shape:
+                raise ValueError(
+                    f"derivative needs f: R -> R applied elementwise; f mapped {leaf.shape} to {node.shape}"
+                )
+            seed = np.ones(node.shape, dtype=node.dtype)
+            current = backward(node, seed, create_graph=order < n, wrt=(leaf,)).get(id(leaf))
+            if current is None:
+                return _zeros(leaf)
+        return current.data if isinstance(current, Tensor) else np.asarray(current)
+
+    return evaluate

@@ -1,0 +1,334 @@
+"""The tensor: a NumPy array that records how it was computed.
+
+A ``Tensor`` wraps an ndarray and speaks NumPy's dispatch protocols, so plain NumPy
+code (``np.sin(x)``, ``x @ w``, ``np.sum(x[1:] ** 2)``) builds a graph when handed
+tensors. Each node keeps its arguments, its op and a vector-Jacobian product
+(VJP): elementwise ops take theirs from the rows of ``ops.py``; structural ops
+(sums, reshapes, indexing, matmul, ...) from ``vjps.py``. A node holds no closure
+and no reference to its consumers, so a dropped graph is freed by reference
+counting alone, with no work for the garbage collector.
+
+Anything NumPy does to a tensor that is not in the tables below raises a
+``TypeError`` that names the call and lists what is supported: a silently wrong
+gradient is never an option.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from . import vjps
+
+__all__ = ["Tensor", "UnsupportedOperationError", "supported_operations"]
+
+# Creation order of nodes: backward visits them in reverse, which is a topological
+# order (a node is always created after its arguments) and makes sums deterministic.
+_order = itertools.count()
+
+# ufunc -> primitive row, from the table itself: no second list of primitives here.
+_UFUNC_ROWS: dict[Any, ops.Primitive] = {
+    row.numpy: row for row in ops.PRIMITIVES.values() if isinstance(row.numpy, np.ufunc)
+}
+# ufuncs whose result carries no gradient: comparisons, predicates, rounding.
+_NON_DIFFERENTIABLE = frozenset(
+    {
+        np.greater,
+        np.greater_equal,
+        np.less,
+        np.less_equal,
+        np.equal,
+        np.not_equal,
+        np.logical_and,
+        np.logical_or,
+        np.logical_not,
+        np.logical_xor,
+        np.isfinite,
+        np.isinf,
+        np.isnan,
+        np.signbit,
+        np.floor,
+        np.ceil,
+        np.rint,
+        np.trunc,
+    }
+)
+
+
+class UnsupportedOperationError(TypeError):
+    """A NumPy call on a tensor that the engine cannot differentiate."""
+
+
+def _unsupported(what: str) -> UnsupportedOperationError:
+    return UnsupportedOperationError(
+        f"diffkit's reverse mode does not support {what}; supported: "
+        f"{', '.join(supported_operations())}. Use finite differences or the symbolic "
+        "backend for this function, or rewrite it with the supported calls."
+    )
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+class Tensor:
+    """An ndarray that records its computation, for reverse-mode differentiation.
+
+    ``grad`` is filled on leaves by ``backward()`` as a convenience; the functional
+    ``diffkit.grad`` returns gradients without touching it.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_args",
+        "_kwargs",
+        "_op",
+        "_order",
+        "_prev",
+        "_vjp",
+        "data",
+        "grad",
+        "label",
+    )
+    __array_priority__ = 1000.0
+
+    data: np.ndarray
+    grad: np.ndarray | None
+
+    def __init__(self, data: Any, *, label: str = "") -> None:
+        array = np.array(data, copy=True) if not isinstance(data, np.ndarray) else data
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        if array.dtype.kind not in "fc":
+            raise TypeError(f"a Tensor holds floating-point numbers, got dtype {array.dtype}")
+        self.data = array
+        self.grad = None
+        self.label = label
+        self._prev: tuple[Tensor, ...] = ()
+        self._args: tuple[Any, ...] = ()
+        self._kwargs: Any = None
+        self._vjp: Callable[..., tuple[Any, ...]] | None = None
+        self._op = ""
+        self._order = next(_order)
+
+    @classmethod
+    def _node(
+        cls,
+        data: Any,
+        op: str,
+        vjp: Callable[..., tuple[Any, ...]],
+        args: tuple[Any, ...],
+        kwargs: Any = None,
+    ) -> Tensor:
+        """A recorded result: ``vjp(g, args, out, kwargs, needs, batch)`` gives each argument's cotangent."""
+        out = cls.__new__(cls)
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.grad = None
+        out.label = ""
+        out._prev = tuple(a for a in args if isinstance(a, Tensor))
+        out._args = args
+        out._kwargs = kwargs
+        out._vjp = vjp
+        out._op = op
+        out._order = next(_order)
+        return out
+
+    # ------------------------------------------------------------------ NumPy protocols
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or "out" in kwargs or kwargs.get("where", True) is not True:
+            raise _unsupported(
+                f"np.{ufunc.__name__}.{method} with {sorted(kwargs) or 'no'} options"
+            )
+        raw = [_raw(a) for a in inputs]
+        if ufunc in _NON_DIFFERENTIABLE:
+            return ufunc(*raw, **kwargs)
+        if ufunc is np.matmul:
+            return Tensor._node(np.matmul(*raw), "matmul", vjps.matmul, inputs)
+        row = _UFUNC_ROWS.get(ufunc)
+        if row is None:
+            raise _unsupported(f"np.{ufunc.__name__}")
+        return Tensor._node(ufunc(*raw, **kwargs), row.name, vjps.elementwise, inputs, row)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        handler = vjps.FUNCTIONS.get(func)
+        if handler is None:
+            raise _unsupported(f"np.{getattr(func, '__name__', func)}")
+        return handler(*args, **kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise _unsupported(
+            "np.array / np.asarray on a Tensor or a list of them (it would cut the graph: "
+            "build arrays of tensors with np.stack or np.concatenate)"
+        )
+
+    # ------------------------------------------------------------------ array facade
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        return vjps.transpose(self)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self.data)))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return vjps.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise _unsupported("assignment into a Tensor (x[i] = v): build a new array instead")
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def item(self) -> float:
+        """The value as a Python number (no gradient flows through it)."""
+        return float(self.data)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        op = f", op={self._op!r}" if self._op else ""
+        return f"Tensor({np.array2string(self.data, threshold=8)}{op}{label})"
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return vjps.sum_(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return vjps.mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return vjps.prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return vjps.amax(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return vjps.amin(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return vjps.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return vjps.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def ravel(self) -> Tensor:
+        return vjps.reshape(self, -1)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
+        return vjps.clip(self, a_min, a_max)
+
+    def dot(self, other: Any) -> Tensor:
+        return vjps.dot(self, other)
+
+    # micrograd-style methods, so the classic examples read the same on tensors
+    def exp(self) -> Any:
+        return np.exp(self)
+
+    def log(self) -> Any:
+        return np.log(self)
+
+    def tanh(self) -> Any:
+        return np.tanh(self)
+
+    def relu(self) -> Any:
+        return np.maximum(self, 0.0)
+
+    # ------------------------------------------------------------------ operators
+
+    def __add__(self, other: Any) -> Any:
+        return np.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return np.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return np.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return np.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return np.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return np.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return np.true_divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return np.true_divide(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return np.power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return np.power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return np.matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return np.negative(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Any:
+        return np.absolute(self)
+
+    def __lt__(self, other: Any) -> Any:
+        return np.less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return np.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return np.greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return np.greater_equal(self, other)
+
+    def __eq__(self, other: Any) -> Any:
+        return np.equal(self, other)
+
+    def __ne__(self, other: Any) -> Any:
+        return np.not_equal(self, other)
+
+    __hash__ = object.__hash__  # identity: nodes are keys of the backward pass
+
+
+def supported_operations() -> tuple[str, ...]:
+    """Names of the NumPy calls reverse mode differentiates, sorted."""
+    names = {f"np.{u.__name__}" for u in _UFUNC_ROWS} | {"np.matmul", "indexing and slicing"}
+    names |= {f"np.{getattr(f, '__name__', f)}" for f in vjps.FUNCTIONS}
+    names |= {f"np.{u.__name__} (no gradient)" for u in _NON_DIFFERENTIABLE}
+    return tuple(sorted(names))
