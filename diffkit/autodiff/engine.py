@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .tensor import Tensor
+from .vjps import IndexedCotangent
 
 __all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "value_and_grad"]
 
@@ -53,6 +54,7 @@ def backward(
             f"seed of shape {np.shape(seed)} does not match an output of shape {root.shape}"
         )
     pending: dict[int, Any] = {id(root): seed}
+    owned: set[int] = set()
     leaves: dict[int, Any] = {}
     for node in _reachable(root):
         g = pending.pop(id(node), None)
@@ -69,12 +71,47 @@ def backward(
             raw = tuple(a.data if isinstance(a, Tensor) else a for a in args)
             cotangents = node._vjp(g, raw, node.data, node._kwargs, needs, batch)
         for arg, ct in zip(args, cotangents, strict=True):
-            if ct is None or not isinstance(arg, Tensor):
-                continue
-            key = id(arg)
-            previous = pending.get(key)
-            pending[key] = ct if previous is None else previous + ct
+            if ct is not None and isinstance(arg, Tensor):
+                _accumulate(pending, owned, id(arg), ct)
     return leaves
+
+
+def _accumulate(pending: dict[int, Any], owned: set[int], key: int, ct: Any) -> None:
+    """Add a cotangent into the pending sum of one node, in place where the buffer is ours.
+
+    ``owned`` holds the keys whose buffer this pass allocated: only those may be
+    written into (a VJP may hand the same array to several arguments).
+    """
+    previous = pending.get(key)
+    if isinstance(ct, IndexedCotangent):
+        if isinstance(previous, Tensor):  # a recorded pass: keep the sum recorded
+            pending[key] = previous + ct.dense()
+            return
+        if previous is None or key not in owned:
+            dense = np.zeros(ct.shape, dtype=ct.values.dtype)
+            if previous is not None:
+                dense += previous
+            owned.add(key)
+        else:
+            dense = previous
+        ct.add_into(dense)
+        pending[key] = dense
+    elif previous is None:
+        pending[key] = ct
+    elif (
+        key in owned
+        and isinstance(previous, np.ndarray)
+        and isinstance(ct, np.ndarray)
+        and ct.shape == previous.shape
+    ):
+        np.add(previous, ct, out=previous)
+    else:
+        total = previous + ct
+        pending[key] = total
+        if isinstance(total, np.ndarray):
+            owned.add(key)
+        else:
+            owned.discard(key)
 
 
 def _leaf(x: Any) -> Tensor:
@@ -84,7 +121,7 @@ def _leaf(x: Any) -> Tensor:
     data = np.asarray(x)
     if data.dtype.kind in "biu":
         data = data.astype(np.float64)
-    return Tensor(np.array(data, copy=True))
+    return Tensor(data)  # no copy: the engine never writes into its inputs
 
 
 def _zeros(x: Tensor, batch: tuple[int, ...] = ()) -> np.ndarray:

@@ -152,7 +152,12 @@ class Tensor:
         row = _UFUNC_ROWS.get(ufunc)
         if row is None:
             raise _unsupported(f"np.{ufunc.__name__}")
-        return Tensor._node(ufunc(*raw, **kwargs), row.name, vjps.elementwise, inputs, row)
+        if ufunc is np.power and not kwargs:
+            # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
+            data = raw[0] ** raw[1]
+        else:
+            data = ufunc(*raw, **kwargs)
+        return Tensor._node(data, row.name, vjps.elementwise, inputs, row)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         handler = vjps.FUNCTIONS.get(func)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import tensor as _tensor
 
-__all__ = ["FUNCTIONS", "elementwise", "getitem", "matmul", "unbroadcast"]
+__all__ = ["FUNCTIONS", "IndexedCotangent", "elementwise", "getitem", "matmul", "unbroadcast"]
 
 
 def _is_tensor(value: Any) -> bool:
@@ -185,7 +185,7 @@ def _prod_vjp(
 
 def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
-    flat = moved.reshape((*moved.shape[:moved.ndim - len(axes)], -1))
+    flat = moved.reshape((*moved.shape[: moved.ndim - len(axes)], -1))
     ones = np.ones((*flat.shape[:-1], 1), dtype=x.dtype)
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -313,12 +313,41 @@ def _scatter(g: Any, full_index: tuple[Any, ...], shape: tuple[int, ...], advanc
     return _record(result, "scatter", _scatter_vjp, (g,), (full_index, advanced))
 
 
+class IndexedCotangent:
+    """A cotangent that is zero except at ``index``: added into a dense one in place.
+
+    Slices of one array (x[1:], x[:-1], ...) each send back such a cotangent; adding
+    them into one buffer saves a full-size zeros and a full-size sum per slice.
+    """
+
+    __slots__ = ("advanced", "index", "shape", "values")
+
+    def __init__(
+        self, index: tuple[Any, ...], values: np.ndarray, shape: tuple[int, ...], advanced: bool
+    ) -> None:
+        self.index, self.values, self.shape, self.advanced = index, values, shape, advanced
+
+    def dense(self) -> np.ndarray:
+        result = np.zeros(self.shape, dtype=self.values.dtype)
+        self.add_into(result)
+        return result
+
+    def add_into(self, dense: np.ndarray) -> None:
+        if self.advanced:
+            np.add.at(dense, self.index, self.values)
+        else:
+            dense[self.index] += self.values
+
+
 def _getitem_vjp(
     g: Any, args: tuple[Any, ...], out: Any, kw: Any, needs: Any, batch: int
 ) -> tuple[Any, ...]:
     index, advanced = kw
     full = (slice(None),) * batch + index
-    return (_scatter(g, full, np.shape(g)[:batch] + np.shape(args[0]), advanced),)
+    shape = np.shape(g)[:batch] + np.shape(args[0])
+    if _is_tensor(g):  # a recorded pass: the scatter must itself be differentiable
+        return (_scatter(g, full, shape, advanced),)
+    return (IndexedCotangent(full, g, shape, advanced),)
 
 
 def getitem(x: Any, index: Any) -> Any:
