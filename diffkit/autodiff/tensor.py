@@ -152,11 +152,8 @@ class Tensor:
         row = _UFUNC_ROWS.get(ufunc)
         if row is None:
             raise _unsupported(f"np.{ufunc.__name__}")
-        if ufunc is np.power and not kwargs:
-            # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
-            data = raw[0] ** raw[1]
-        else:
-            data = ufunc(*raw, **kwargs)
+        # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
+        data = raw[0] ** raw[1] if ufunc is np.power and not kwargs else ufunc(*raw, **kwargs)
         return Tensor._node(data, row.name, vjps.elementwise, inputs, row)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
