@@ -7,8 +7,18 @@ mode builds its vector-Jacobian products from the ``partials`` column.
 
 ``partials(*args, out)`` returns one array per argument, the partial derivative of
 the output with respect to that argument, elementwise. Rules are written with NumPy
-calls only, so the same rule runs on floats, arrays and on any tensor type that
-speaks NumPy's dispatch protocols (which is what gives higher-order derivatives).
+calls and operators only, so the same rule runs on floats, arrays and on any tensor
+type that speaks NumPy's dispatch protocols (which is what gives higher-order
+derivatives). On plain Python floats and ints the rules take a ``math`` fast path
+(a NumPy call on a Python float costs about a microsecond, ten times ``math``'s),
+which is what keeps the scalar ``Value`` engine quick; where ``math`` refuses an
+argument (a domain error, an overflow) the rule falls back to NumPy, so the result
+is the same number either way.
+
+``scalar`` is the row's implementation for one Python float (``math.tanh``, a stable
+sigmoid, ...), used by the scalar ``Value`` for its forward values; ``None`` where
+no such function is worth having (``maximum``/``minimum``: the builtins' NaN
+handling differs from NumPy's).
 
 Conventions at kinks, shared by every backend that uses this table: the derivative
 of ``abs``, ``relu``, ``maximum`` and ``minimum`` at a tie is 0 (a valid subgradient),
@@ -17,6 +27,8 @@ and ``sign`` has derivative 0 everywhere.
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -43,15 +55,84 @@ class Primitive:
     aliases: tuple[str, ...] = field(default=())
     smooth: bool = True  # False where the derivative jumps (abs, relu, maximum, minimum)
     doc: str = ""
+    scalar: Callable[..., Any] | None = None  # for Python floats: math.sin, a stable sigmoid, ...
+    # One rule per argument, for rows where computing only the needed partial saves
+    # work on large arrays (x ** 2 needs no log x; x / 2 needs no -out / 2).
+    per_argument: tuple[Callable[..., Any], ...] | None = None
+
+    def partials_for(self, needs: tuple[bool, ...], *args: Any, out: Any) -> tuple[Any, ...]:
+        """The partials of the arguments flagged in ``needs`` (None for the others)."""
+        if self.per_argument is None:
+            return self.partials(*args, out)
+        return tuple(
+            rule(*args, out) if need else None
+            for rule, need in zip(self.per_argument, needs, strict=True)
+        )
 
 
 class UnknownPrimitiveError(KeyError):
     """A name that is not a row of the primitive table."""
 
 
+def _is_py_number(x: Any) -> bool:
+    # Exact types: NumPy scalars (np.float64 subclasses float) keep NumPy semantics and dtype.
+    return type(x) is float or type(x) is int
+
+
+def _elementwise(np_func: Callable[[Any], Any], math_func: Callable[[float], float]) -> Any:
+    """``np_func``, but ``math_func`` on a Python float or int (about ten times faster).
+
+    Where ``math_func`` raises (``math.sqrt(-1)``, ``math.cosh(1e3)``), NumPy decides,
+    so a rule gives the same number (nan, inf) on either path.
+    """
+
+    def apply(x: Any) -> Any:
+        if type(x) is float or type(x) is int:
+            try:
+                return math_func(x)
+            except (ValueError, OverflowError):
+                pass
+        return np_func(x)
+
+    apply.__name__ = np_func.__name__
+    return apply
+
+
+_cos = _elementwise(np.cos, math.cos)
+_sin = _elementwise(np.sin, math.sin)
+_cosh = _elementwise(np.cosh, math.cosh)
+_sinh = _elementwise(np.sinh, math.sinh)
+_sqrt = _elementwise(np.sqrt, math.sqrt)
+
+
+def _sign(x: Any) -> Any:
+    # np.sign, without its microsecond on a Python float; nan stays nan.
+    if type(x) is float or type(x) is int:
+        return float((x > 0) - (x < 0)) if x == x else x
+    return np.sign(x)
+
+
+def _sigmoid_scalar(x: float) -> float:
+    # 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: the exponential never
+    # overflows and both branches are relatively accurate in their tail.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus_scalar(x: float) -> float:
+    # log(1 + e^x) = x + log1p(e^-x) for x > 0: no overflow, and exactly x far out.
+    if x > 0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
 def _sigmoid(x: Any) -> Any:
     # exp(-log(1 + e^-x)): no overflow, and relatively accurate in both tails (the
     # textbook 1 / (1 + e^-x) overflows, and 0.5 (1 + tanh(x/2)) cancels for x << 0).
+    if type(x) is float or type(x) is int:
+        return _sigmoid_scalar(x)
     return np.exp(-np.logaddexp(0.0, -x))
 
 
@@ -64,23 +145,87 @@ def _relu(x: Any) -> Any:
     return np.maximum(x, 0.0)
 
 
-def _pow_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
-    # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a, taken as 0 where a == 0 so that
-    # constant exponents do not poison the gradient with log(0).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # b a^(b-1) is 0 * inf at a = b = 0, where the derivative of a^0 = 1 is 0.
-        da = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
-        db = np.where(a == 0, 0.0, out * np.log(np.where(a == 0, 1.0, a)))
+def _relu_scalar(x: float) -> float:
+    # nan > 0 is False, so test for it: np.maximum propagates nan, and so does this.
+    return x if x > 0 or x != x else 0.0
+
+
+def _step(condition: Any) -> Any:
+    # 1.0 where condition holds, else 0.0: a bool, a bool array, or a bool-valued tensor
+    # comparison times 1.0; no np.where, so it is cheap on a Python bool.
+    return condition * 1.0
+
+
+def _pow_partials_scalar(a: float, b: float, out: float) -> tuple[float, float] | None:
+    # The Python-number path of _pow_partials; None where math refuses (0 to a negative
+    # power, a negative base to a fractional power, overflow) and NumPy must decide.
+    try:
+        da = 0.0 if b == 0 else b * math.pow(a, b - 1.0)
+        if a == 0:
+            db = 0.0
+        elif a > 0:
+            db = out * math.log(a)
+        else:
+            db = math.nan  # log of a negative base, as NumPy says it
+    except (ValueError, OverflowError):
+        return None
     return da, db
+
+
+def _pow_base_partial(a: Any, b: Any, out: Any) -> Any:
+    # d(a^b)/da = b a^(b-1); at a = b = 0 that is 0 * inf, where the derivative of a^0 = 1
+    # is 0. A constant nonzero exponent needs no np.where, and ** takes NumPy's fast
+    # paths (a ** 1.0 is a copy), which matters for x ** 2 on large arrays.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if isinstance(b, int | float | np.number) and b != 0 and not _is_py_number(a):
+            return b * a ** (b - 1.0)
+        return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+
+
+def _pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
+    # d(a^b)/db = a^b log a, taken as 0 where a == 0 so that constant exponents do
+    # not poison the gradient with log(0).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a == 0, 0.0, out * np.log(np.where(a == 0, 1.0, a)))
+
+
+def _pow_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    if _is_py_number(a) and _is_py_number(b) and _is_py_number(out):
+        fast = _pow_partials_scalar(a, b, out)
+        if fast is not None:
+            return fast
+    return _pow_base_partial(a, b, out), _pow_exponent_partial(a, b, out)
 
 
 _ROWS: tuple[Primitive, ...] = (
     # operators
-    Primitive("add", 2, np.add, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "operator"),
     Primitive(
-        "subtract", 2, np.subtract, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "operator"
+        "add",
+        2,
+        np.add,
+        lambda a, b: a + b,
+        lambda a, b, out: (1.0, 1.0),
+        "operator",
+        scalar=operator.add,
     ),
-    Primitive("multiply", 2, np.multiply, lambda a, b: a * b, lambda a, b, out: (b, a), "operator"),
+    Primitive(
+        "subtract",
+        2,
+        np.subtract,
+        lambda a, b: a - b,
+        lambda a, b, out: (1.0, -1.0),
+        "operator",
+        scalar=operator.sub,
+    ),
+    Primitive(
+        "multiply",
+        2,
+        np.multiply,
+        lambda a, b: a * b,
+        lambda a, b, out: (b, a),
+        "operator",
+        scalar=operator.mul,
+    ),
     Primitive(
         "divide",
         2,
@@ -88,49 +233,102 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b: a / b,
         lambda a, b, out: (1.0 / b, -out / b),
         "operator",
+        scalar=operator.truediv,
+        per_argument=(lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
     ),
-    Primitive("negative", 1, np.negative, lambda a: -a, lambda a, out: (-1.0,), "operator"),
-    Primitive("power", 2, np.power, lambda a, b: a**b, _pow_partials, "operator", ("pow",)),
+    Primitive(
+        "negative",
+        1,
+        np.negative,
+        lambda a: -a,
+        lambda a, out: (-1.0,),
+        "operator",
+        scalar=operator.neg,
+    ),
+    Primitive(
+        "power",
+        2,
+        np.power,
+        lambda a, b: a**b,
+        _pow_partials,
+        "operator",
+        ("pow",),
+        scalar=math.pow,
+        per_argument=(_pow_base_partial, _pow_exponent_partial),
+    ),
     # elementary functions
-    Primitive("sin", 1, np.sin, sympy.sin, lambda x, out: (np.cos(x),)),
-    Primitive("cos", 1, np.cos, sympy.cos, lambda x, out: (-np.sin(x),)),
-    Primitive("tan", 1, np.tan, sympy.tan, lambda x, out: (1.0 + out * out,)),
-    Primitive("exp", 1, np.exp, sympy.exp, lambda x, out: (out,)),
-    Primitive("log", 1, np.log, sympy.log, lambda x, out: (1.0 / x,), aliases=("ln",)),
-    Primitive("log1p", 1, np.log1p, lambda x: sympy.log(1 + x), lambda x, out: (1.0 / (1.0 + x),)),
-    Primitive("expm1", 1, np.expm1, lambda x: sympy.exp(x) - 1, lambda x, out: (out + 1.0,)),
-    Primitive("sqrt", 1, np.sqrt, sympy.sqrt, lambda x, out: (0.5 / out,)),
+    Primitive("sin", 1, np.sin, sympy.sin, lambda x, out: (_cos(x),), scalar=math.sin),
+    Primitive("cos", 1, np.cos, sympy.cos, lambda x, out: (-_sin(x),), scalar=math.cos),
+    Primitive("tan", 1, np.tan, sympy.tan, lambda x, out: (1.0 + out * out,), scalar=math.tan),
+    Primitive("exp", 1, np.exp, sympy.exp, lambda x, out: (out,), scalar=math.exp),
+    Primitive(
+        "log",
+        1,
+        np.log,
+        sympy.log,
+        lambda x, out: (1.0 / x,),
+        aliases=("ln",),
+        scalar=math.log,
+    ),
+    Primitive(
+        "log1p",
+        1,
+        np.log1p,
+        lambda x: sympy.log(1 + x),
+        lambda x, out: (1.0 / (1.0 + x),),
+        scalar=math.log1p,
+    ),
+    Primitive(
+        "expm1",
+        1,
+        np.expm1,
+        lambda x: sympy.exp(x) - 1,
+        lambda x, out: (out + 1.0,),
+        scalar=math.expm1,
+    ),
+    Primitive("sqrt", 1, np.sqrt, sympy.sqrt, lambda x, out: (0.5 / out,), scalar=math.sqrt),
     Primitive(
         "abs",
         1,
         np.abs,
         sympy.Abs,
-        lambda x, out: (np.sign(x),),
+        lambda x, out: (_sign(x),),
         aliases=("absolute", "fabs"),
         smooth=False,
+        scalar=math.fabs,
     ),
-    Primitive("sign", 1, np.sign, sympy.sign, lambda x, out: (0.0 * x,), smooth=False),
-    Primitive("tanh", 1, np.tanh, sympy.tanh, lambda x, out: (1.0 - out * out,)),
-    Primitive("sinh", 1, np.sinh, sympy.sinh, lambda x, out: (np.cosh(x),)),
-    Primitive("cosh", 1, np.cosh, sympy.cosh, lambda x, out: (np.sinh(x),)),
     Primitive(
-        "arctan", 1, np.arctan, sympy.atan, lambda x, out: (1.0 / (1.0 + x * x),), aliases=("atan",)
+        "sign", 1, np.sign, sympy.sign, lambda x, out: (0.0 * x,), smooth=False, scalar=_sign
+    ),
+    Primitive("tanh", 1, np.tanh, sympy.tanh, lambda x, out: (1.0 - out * out,), scalar=math.tanh),
+    Primitive("sinh", 1, np.sinh, sympy.sinh, lambda x, out: (_cosh(x),), scalar=math.sinh),
+    Primitive("cosh", 1, np.cosh, sympy.cosh, lambda x, out: (_sinh(x),), scalar=math.cosh),
+    Primitive(
+        "arctan",
+        1,
+        np.arctan,
+        sympy.atan,
+        lambda x, out: (1.0 / (1.0 + x * x),),
+        aliases=("atan",),
+        scalar=math.atan,
     ),
     Primitive(
         "arcsin",
         1,
         np.arcsin,
         sympy.asin,
-        lambda x, out: (1.0 / np.sqrt(1.0 - x * x),),
+        lambda x, out: (1.0 / _sqrt(1.0 - x * x),),
         aliases=("asin",),
+        scalar=math.asin,
     ),
     Primitive(
         "arccos",
         1,
         np.arccos,
         sympy.acos,
-        lambda x, out: (-1.0 / np.sqrt(1.0 - x * x),),
+        lambda x, out: (-1.0 / _sqrt(1.0 - x * x),),
         aliases=("acos",),
+        scalar=math.acos,
     ),
     Primitive(
         "sigmoid",
@@ -139,6 +337,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x: 1 / (1 + sympy.exp(-x)),
         lambda x, out: (out * _sigmoid(-x),),  # not out (1 - out): it cancels for x >> 0
         aliases=("logistic", "expit"),
+        scalar=_sigmoid_scalar,
     ),
     Primitive(
         "softplus",
@@ -146,24 +345,23 @@ _ROWS: tuple[Primitive, ...] = (
         _softplus,
         lambda x: sympy.log(1 + sympy.exp(x)),
         lambda x, out: (_sigmoid(x),),
+        scalar=_softplus_scalar,
     ),
     Primitive(
         "relu",
         1,
         _relu,
         lambda x: sympy.Max(x, 0),
-        lambda x, out: (np.where(x > 0, 1.0, 0.0) + 0.0 * x,),
+        lambda x, out: (_step(x > 0),),
         smooth=False,
+        scalar=_relu_scalar,
     ),
     Primitive(
         "maximum",
         2,
         np.maximum,
         sympy.Max,
-        lambda a, b, out: (
-            np.where(a > b, 1.0, 0.0) + 0.0 * a,
-            np.where(b > a, 1.0, 0.0) + 0.0 * b,
-        ),
+        lambda a, b, out: (_step(a > b), _step(b > a)),
         aliases=("max",),
         smooth=False,
     ),
@@ -172,10 +370,7 @@ _ROWS: tuple[Primitive, ...] = (
         2,
         np.minimum,
         sympy.Min,
-        lambda a, b, out: (
-            np.where(a < b, 1.0, 0.0) + 0.0 * a,
-            np.where(b < a, 1.0, 0.0) + 0.0 * b,
-        ),
+        lambda a, b, out: (_step(a < b), _step(b < a)),
         aliases=("min",),
         smooth=False,
     ),

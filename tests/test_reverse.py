@@ -275,7 +275,6 @@ UNARY = sorted(
     for n, row in ops.PRIMITIVES.items()
     if row.arity == 1 and row.kind == "function" and row.smooth
 )
-SAFE = {"log": "log1p", "sqrt": "sqrt", "arcsin": "arcsin", "arccos": "arccos", "log1p": "log1p"}
 
 
 def _expression(draw, depth):
@@ -320,7 +319,8 @@ def test_random_expression_trees_agree_with_truth_and_finite_differences(tree, x
         return _evaluate(tree, v[0], v[1])
 
     point = np.array([x, y])
-    got = grad(f)(point)
+    with np.errstate(all="ignore"):  # log(0) and friends: compared only where truth is finite
+        got = grad(f)(point)
     sx, sy = symbol("x"), symbol("y")
     expr = sympy.sympify(0) + _sympy_tree(tree, sx, sy)
     exact = truth.gradient(dk.Function.from_expr(expr, [sx, sy]), point)

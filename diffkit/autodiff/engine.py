@@ -63,15 +63,14 @@ def backward(
         if node._vjp is None or id(node) in targets:
             leaves[id(node)] = g
             continue
-        args = node._args
-        needs = tuple(isinstance(a, Tensor) for a in args)
+        args, needs = node._args, node._needs
         if create_graph:
             cotangents = node._vjp(g, args, node, node._kwargs, needs, batch)
         else:
-            raw = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+            raw = tuple(a.data if need else a for a, need in zip(args, needs, strict=True))
             cotangents = node._vjp(g, raw, node.data, node._kwargs, needs, batch)
         for arg, ct in zip(args, cotangents, strict=True):
-            if ct is not None and isinstance(arg, Tensor):
+            if ct is not None:  # VJPs return None for arguments that are not tensors
                 _accumulate(pending, owned, id(arg), ct)
     return leaves
 

@@ -86,6 +86,7 @@ class Tensor:
         "__weakref__",
         "_args",
         "_kwargs",
+        "_needs",
         "_op",
         "_order",
         "_prev",
@@ -110,6 +111,7 @@ class Tensor:
         self.label = label
         self._prev: tuple[Tensor, ...] = ()
         self._args: tuple[Any, ...] = ()
+        self._needs: tuple[bool, ...] = ()
         self._kwargs: Any = None
         self._vjp: Callable[..., tuple[Any, ...]] | None = None
         self._op = ""
@@ -129,8 +131,10 @@ class Tensor:
         out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         out.grad = None
         out.label = ""
-        out._prev = tuple(a for a in args if isinstance(a, Tensor))
+        needs = tuple(isinstance(a, Tensor) for a in args)
+        out._prev = tuple(a for a, need in zip(args, needs, strict=True) if need)
         out._args = args
+        out._needs = needs
         out._kwargs = kwargs
         out._vjp = vjp
         out._op = op

@@ -48,7 +48,7 @@ def _record(
 
 def unbroadcast(ct: Any, shape: tuple[int, ...], batch: int) -> Any:
     """Sum a cotangent over the axes broadcasting added, back to ``batch`` axes + ``shape``."""
-    ct_shape = np.shape(ct)
+    ct_shape = _shape(ct)
     if ct_shape[batch:] == shape:
         return ct
     extra = len(ct_shape) - batch - len(shape)
@@ -77,11 +77,16 @@ def elementwise(
     g: Any, args: tuple[Any, ...], out: Any, row: Any, needs: tuple[bool, ...], batch: int
 ) -> tuple[Any, ...]:
     """The chain rule for an elementwise primitive: g times the row's partial, unbroadcast."""
-    partials = row.partials(*args, out)
+    partials = row.partials_for(needs, *args, out=out)
     return tuple(
-        unbroadcast(_times(g, p), np.shape(a), batch) if need else None
+        unbroadcast(_times(g, p), _shape(a), batch) if need else None
         for a, p, need in zip(args, partials, needs, strict=True)
     )
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    shape = getattr(value, "shape", None)  # arrays, tensors, NumPy scalars; np.shape for the rest
+    return shape if shape is not None else np.shape(value)
 
 
 # ---------------------------------------------------------------- reductions
