@@ -6,7 +6,7 @@ np.float64(76.00069999995185)
 """
 
 from . import catalog, ops, truth
-from .autodiff import Tensor, grad, hessian, jacobian, value_and_grad
+from .autodiff import Tensor, Value, draw_graph, grad, hessian, jacobian, nn, to_dot, value_and_grad
 from .backends import (
     ComplexStepError,
     Differentiator,
@@ -38,20 +38,24 @@ __all__ = [
     "StencilError",
     "StepError",
     "Tensor",
+    "Value",
     "UnknownBackendError",
     "__version__",
     "as_function",
     "available",
     "backend",
     "catalog",
+    "draw_graph",
     "grad",
     "hessian",
     "jacobian",
+    "nn",
     "ops",
     "parse_expression",
     "register",
     "stencil",
     "sweep",
+    "to_dot",
     "truth",
     "value_and_grad",
 ]

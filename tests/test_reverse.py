@@ -343,3 +343,53 @@ def _sympy_tree(tree, sx, sy):
         return {"add": a + b, "mul": a * b, "sub": a - b}[tree[0]]
     arg = _sympy_tree(tree[1], sx, sy)
     return ops.get(tree[0]).sympy(sympy.Rational(9, 10) * sympy.tanh(arg))
+
+
+# ---------------------------------------------------------------- tensors as models
+
+
+def test_tensor_backward_accumulates_into_leaf_grads():
+    w = Tensor(np.array([1.0, 2.0]))
+    loss = np.sum(w**2)
+    loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+    np.sum(3 * w).backward()
+    assert w.grad.tolist() == [5.0, 7.0]
+
+
+def test_tensor_mlp_matches_the_scalar_mlp_it_mirrors():
+    """Same seed, same weights: the batched Dense layers give the scalar MLP's loss and gradient."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 2))
+    scalar = dk.nn.MLP(2, [4, 1], rng=3)
+    batched = dk.nn.TensorMLP(2, [4, 1], rng=3)
+    # copy the scalar model's weights into the tensor model, layer by layer
+    for layer, dense in zip(scalar.layers, batched.layers, strict=True):
+        dense.W.data = np.array(
+            [[n.w[i].data for n in layer.neurons] for i in range(len(layer.neurons[0].w))]
+        )
+        dense.b.data = np.array([n.b.data for n in layer.neurons])
+    scalar_loss = sum((scalar(list(map(float, row))) for row in x), dk.Value(0.0))
+    scalar_loss.backward()
+    batched_loss = np.sum(batched(x))
+    batched_loss.backward()
+    assert float(batched_loss) == pytest.approx(scalar_loss.data, rel=1e-13)
+    first = batched.layers[0].W.grad
+    expected = [[n.w[i].grad for n in scalar.layers[0].neurons] for i in range(2)]
+    np.testing.assert_allclose(first, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_training_a_tensor_mlp_lowers_the_loss():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2))
+    y = np.sign(x[:, 0] * x[:, 1])
+    model = dk.nn.TensorMLP(2, [16, 16, 1], rng=0)
+    losses = []
+    for _ in range(40):
+        model.zero_grad()
+        loss = np.mean(np.maximum(1.0 - y * model(x)[:, 0], 0.0))
+        loss.backward()
+        for p in model.parameters():
+            p.data = p.data - 0.1 * p.grad
+        losses.append(float(loss))
+    assert losses[-1] < 0.6 * losses[0]

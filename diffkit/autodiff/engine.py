@@ -20,10 +20,10 @@ import numpy as np
 from .tensor import Tensor
 from .vjps import IndexedCotangent
 
-__all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "value_and_grad"]
+__all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "reachable", "value_and_grad"]
 
 
-def _reachable(root: Tensor) -> list[Tensor]:
+def reachable(root: Tensor) -> list[Tensor]:
     """Every node the root depends on, latest first."""
     seen = {id(root): root}
     stack = [root]
@@ -56,7 +56,7 @@ def backward(
     pending: dict[int, Any] = {id(root): seed}
     owned: set[int] = set()
     leaves: dict[int, Any] = {}
-    for node in _reachable(root):
+    for node in reachable(root):
         g = pending.pop(id(node), None)
         if g is None:
             continue

@@ -1,4 +1,5 @@
-"""micrograd's tiny neural-network library (Neuron, Layer, MLP) on scalar ``Value`` nodes.
+"""micrograd's tiny neural-network library (Neuron, Layer, MLP) on scalar ``Value`` nodes,
+and the same model on tensors (Dense, TensorMLP) for real batch sizes.
 
 The classes keep micrograd's shape, signatures and reprs, so its training demo runs
 as written; two things differ. Weights come from a NumPy ``Generator`` (an int is a
@@ -15,9 +16,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from .tensor import Tensor
 from .value import Value
 
-__all__ = ["MLP", "Layer", "Module", "Neuron", "Parameter", "as_generator"]
+__all__ = ["MLP", "Dense", "Layer", "Module", "Neuron", "Parameter", "TensorMLP", "as_generator"]
 
 
 class Parameter(Protocol):
@@ -115,3 +117,60 @@ class MLP(Module[Value]):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+class Dense(Module[Tensor]):
+    """A whole layer as one matrix product: ``act(x @ W + b)`` on a batch of rows.
+
+    The same model as ``Layer`` (weights U(-1, 1), zero bias, ReLU unless ``nonlin``
+    is False), but one node per operation instead of one per scalar: a batch of 100
+    points through a 16-unit layer is three nodes, not thousands.
+    """
+
+    def __init__(self, nin: int, nout: int, *, nonlin: bool = True, rng: RngLike = 0) -> None:
+        self.W = Tensor(as_generator(rng).uniform(-1.0, 1.0, size=(nin, nout)), label="W")
+        self.b = Tensor(np.zeros(nout), label="b")
+        self.nonlin = nonlin
+
+    def __call__(self, x: Any) -> Any:
+        act = x @ self.W + self.b
+        return np.maximum(act, 0.0) if self.nonlin else act
+
+    def parameters(self) -> list[Tensor]:
+        return [self.W, self.b]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def __repr__(self) -> str:
+        nin, nout = self.W.shape
+        return f"Dense({nin}, {nout}, {'ReLU' if self.nonlin else 'Linear'})"
+
+
+class TensorMLP(Module[Tensor]):
+    """``MLP`` on tensors: a batch of inputs (rows) at once, the fast way to train."""
+
+    def __init__(self, nin: int, nouts: Sequence[int], *, rng: RngLike = 0) -> None:
+        generator = as_generator(rng)
+        sizes = [nin, *nouts]
+        self.layers = [
+            Dense(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1, rng=generator)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x: Any) -> Any:
+        out = x
+        for layer in self.layers:
+            out = layer(out)
+        return out
+
+    def parameters(self) -> list[Tensor]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def __repr__(self) -> str:
+        return f"TensorMLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -212,6 +212,21 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.data)
 
+    def backward(self, seed: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf tensor it depends on.
+
+        A convenience in torch's and micrograd's style (grads add up until reset);
+        ``diffkit.grad`` is the functional way and leaves tensors untouched.
+        """
+        from .engine import backward, reachable
+
+        start = np.ones(self.shape, dtype=self.dtype) if seed is None else seed
+        cotangents = backward(self, start)
+        for node in reachable(self):
+            g = cotangents.get(id(node))
+            if g is not None:
+                node.grad = g if node.grad is None else node.grad + g
+
     def item(self) -> float:
         """The value as a Python number (no gradient flows through it)."""
         return float(self.data)
