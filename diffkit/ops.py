@@ -99,6 +99,7 @@ def _elementwise(np_func: Callable[[Any], Any], math_func: Callable[[float], flo
 
 
 _cos = _elementwise(np.cos, math.cos)
+_exp = _elementwise(np.exp, math.exp)
 _sin = _elementwise(np.sin, math.sin)
 _cosh = _elementwise(np.cosh, math.cosh)
 _sinh = _elementwise(np.sinh, math.sinh)
@@ -119,6 +120,14 @@ def _sigmoid_scalar(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def _logaddexp_scalar(a: float, b: float) -> float:
+    # max(a, b) + log1p(e^-|a - b|): the exponential never overflows.
+    top = max(a, b)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log1p(math.exp(-abs(a - b)))
 
 
 def _softplus_scalar(x: float) -> float:
@@ -178,7 +187,7 @@ def _pow_base_partial(a: Any, b: Any, out: Any) -> Any:
     # paths (a ** 1.0 is a copy), which matters for x ** 2 on large arrays.
     with np.errstate(divide="ignore", invalid="ignore"):
         if isinstance(b, int | float | np.number) and b != 0 and not _is_py_number(a):
-            return b * a ** (b - 1.0)
+            return 2.0 * a if b == 2 else b * a ** (b - 1.0)  # x**2, the common case: one pass
         return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
 
 
@@ -355,6 +364,16 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (_step(x > 0),),
         smooth=False,
         scalar=_relu_scalar,
+    ),
+    Primitive(
+        "logaddexp",
+        2,
+        np.logaddexp,
+        lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b)),
+        # e^(a - out) = e^a / (e^a + e^b): never overflows, since out >= max(a, b)
+        lambda a, b, out: (_exp(a - out), _exp(b - out)),
+        doc="log(e^a + e^b) without overflow; the stable sigmoid and softplus are built on it",
+        scalar=_logaddexp_scalar,
     ),
     Primitive(
         "maximum",

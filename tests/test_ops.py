@@ -48,6 +48,7 @@ SAMPLE_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
     "relu": tuple((v,) for v in GENERAL),
     "maximum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
     "minimum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+    "logaddexp": ((0.7, -1.3), (-2.0, 1.5), (30.0, 3.5)),
 }
 
 RTOL = 1e-12
