@@ -41,6 +41,12 @@ Measurement method
 - Nodes: counted iteratively over ``_prev`` of the scalar graph (leaves included:
   weights, inputs and the constants a Python number becomes). Torch runs the same
   program, so its per-node time uses diffkit's node count.
+- torch runs with its default intra-op threads (as a user runs it) and, for the
+  large cases, also limited to one thread (NumPy's elementwise ops use one; on a
+  busy 2-CPU machine one thread is often faster). Targets against torch use the
+  faster of the two rows.
+- NumPy's BLAS runs on one thread (``OPENBLAS_NUM_THREADS=1`` unless already set):
+  its threads spin against each other on a small shared machine.
 - Memory: ``tracemalloc`` current allocation after building the graph, minus
   before, divided by the node count (the built graph is kept alive while measured).
 
@@ -64,6 +70,12 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# NumPy's OpenBLAS starts one thread per CPU and they spin against each other (and any
+# other process) on a small shared machine: a 100x256 @ 256x256 product measured
+# 0.3 ms on one thread, 2 to 16 ms on two. One thread unless the caller says otherwise;
+# it must be set before NumPy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
@@ -297,6 +309,26 @@ def rosen_grad_by_hand(x: np.ndarray) -> np.ndarray:
     return g
 
 
+def one_thread(torch: Any, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """fn run with torch limited to one intra-op thread (NumPy's elementwise ops use one)."""
+
+    def run() -> Any:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
+
+
+def fastest_torch(times: dict[str, float]) -> float | None:
+    """The best time among the torch rows (default threads and one thread), if any."""
+    found = [t for name, t in times.items() if name.startswith("torch")]
+    return min(found) if found else None
+
+
 def max_rel_diff(a: Any, b: Any) -> float:
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -454,7 +486,9 @@ def bench_chain(peers: Peers, timer: Timer, targets: list[Target]) -> None:
         targets.append(Target("chain 1e5: diffkit <= 1/4 micrograd", "-", "<= 0.25", None))
 
 
-def rosen_cases(peers: Peers, x: np.ndarray) -> tuple[dict[str, Callable[[], Any]], list[str]]:
+def rosen_cases(
+    peers: Peers, x: np.ndarray, *, threads: bool = False
+) -> tuple[dict[str, Callable[[], Any]], list[str]]:
     """Gradient of Rosenbrock at x for every engine; each case returns the gradient."""
     notes: list[str] = []
     cases: dict[str, Callable[[], Any]] = {"diffkit dk.grad": lambda: dk.grad(rosen)(x)}
@@ -468,6 +502,8 @@ def rosen_cases(peers: Peers, x: np.ndarray) -> tuple[dict[str, Callable[[], Any
             return xt.grad
 
         cases["torch eager"] = torch_grad
+        if threads:
+            cases["torch eager (1 thread)"] = one_thread(torch, torch_grad)
     if peers.autograd is not None:
         anp = peers.anp
         hips = peers.autograd.grad(lambda v: anp.sum(rosen_terms(v)))
@@ -487,7 +523,7 @@ def bench_rosenbrock(peers: Peers, timer: Timer, targets: list[Target]) -> None:
     section(f"3. Rosenbrock gradient, plain NumPy code, n = {ROSEN_BIG} and n = {ROSEN_SMALL}")
     rng = np.random.default_rng(SEED)
     x = rng.uniform(-2.0, 2.0, ROSEN_BIG)
-    cases, _ = rosen_cases(peers, x)
+    cases, _ = rosen_cases(peers, x, threads=True)
     cases = {"plain f (NumPy)": lambda: rosen(x), **cases}
     reference = rosen_grad_by_hand(x)
     agreement = {
@@ -512,11 +548,11 @@ def bench_rosenbrock(peers: Peers, timer: Timer, targets: list[Target]) -> None:
             ours / base <= 3,
         )
     )
-    if "torch eager" in times:
-        torch_t = times["torch eager"]
+    torch_t = fastest_torch(times)
+    if torch_t is not None:
         targets.append(
             Target(
-                "Rosenbrock 1e6: dk.grad faster than torch eager",
+                "Rosenbrock 1e6: dk.grad faster than torch eager (best row)",
                 f"{ms(ours)} vs {ms(torch_t)} ms",
                 "< torch",
                 ours < torch_t,
@@ -585,6 +621,7 @@ def bench_tanh_mlp(peers: Peers, timer: Timer, targets: list[Target]) -> None:
             return torch.cat([p.grad.reshape(-1) for p in tparams])
 
         cases["torch eager"] = torch_grad
+        cases["torch eager (1 thread)"] = one_thread(torch, torch_grad)
     if peers.autograd is not None:
         anp = peers.anp
 
@@ -612,11 +649,11 @@ def bench_tanh_mlp(peers: Peers, timer: Timer, targets: list[Target]) -> None:
         )
     )
     print(f"{flat.size} parameters")
-    if "torch eager" in times:
-        t = times["torch eager"]
+    t = fastest_torch(times)
+    if t is not None:
         targets.append(
             Target(
-                "tanh MLP: diffkit / torch",
+                "tanh MLP: diffkit / torch (best row)",
                 f"{ms(ours)} vs {ms(t)} ms = {ours / t:.2f}",
                 "<= 1.2",
                 ours / t <= 1.2,
@@ -729,12 +766,16 @@ def header(args: argparse.Namespace, peers: Peers, timer: Timer) -> str:
             "diffkit reverse-mode benchmark (scripts/bench_autodiff.py)",
             f"date      {datetime.date.today().isoformat()}",
             f"machine   {platform.platform()}, {cpu}, {os.cpu_count()} CPUs {threads}".rstrip(),
+            f"load      {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min averages "
+            "at start: other processes share the CPUs)",
             f"python    {platform.python_implementation()} {platform.python_version()}",
             f"versions  {', '.join(versions)}",
             f"timing    time.perf_counter, gc ON; N calls per sample (from a warm-up call, "
             f">= {timer.min_sample * 1e3:g} ms); median of {timer.repeats} samples, engines "
             "interleaved in rotating order; gc.collect() untimed between samples; "
             "startup objects gc.freeze()d" + (" (--quick)" if args.quick else ""),
+            f"threads   OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')} (NumPy's "
+            "BLAS: diffkit, HIPS autograd, by hand); torch rows at default threads and at 1",
             "precision float64 everywhere (jax with jax_enable_x64)",
         ]
     )
