@@ -56,18 +56,40 @@ class Primitive:
     smooth: bool = True  # False where the derivative jumps (abs, relu, maximum, minimum)
     doc: str = ""
     scalar: Callable[..., Any] | None = None  # for Python floats: math.sin, a stable sigmoid, ...
-    # One rule per argument, for rows where computing only the needed partial saves
-    # work on large arrays (x ** 2 needs no log x; x / 2 needs no -out / 2).
-    per_argument: tuple[Callable[..., Any], ...] | None = None
+    # One vector-Jacobian rule per argument, ``rule(g, *args, out) = g * d out / d arg``,
+    # for rows where computing only the needed one, fused with g, saves passes over
+    # large arrays (x ** 2 needs no log x, and g * 2x is one new array, not three).
+    per_argument_vjp: tuple[Callable[..., Any], ...] | None = None
 
-    def partials_for(self, needs: tuple[bool, ...], *args: Any, out: Any) -> tuple[Any, ...]:
-        """The partials of the arguments flagged in ``needs`` (None for the others)."""
-        if self.per_argument is None:
-            return self.partials(*args, out)
+    def vjp(self, g: Any, needs: tuple[bool, ...], *args: Any, out: Any) -> tuple[Any, ...]:
+        """g times the partial of each argument flagged in ``needs`` (None for the others)."""
+        if self.per_argument_vjp is not None:
+            return tuple(
+                rule(g, *args, out) if need else None
+                for rule, need in zip(self.per_argument_vjp, needs, strict=True)
+            )
         return tuple(
-            rule(*args, out) if need else None
-            for rule, need in zip(self.per_argument, needs, strict=True)
+            _times(g, p) if need else None
+            for p, need in zip(self.partials(*args, out), needs, strict=True)
         )
+
+
+def _times(g: Any, partial: Any) -> Any:
+    """g * partial, skipping the product for the constant partials 1 and -1."""
+    if type(partial) is float or type(partial) is int:
+        if partial == 1:
+            return g
+        if partial == -1:
+            return -g
+    return g * partial
+
+
+def _scale_fresh(fresh: Any, factor: Any) -> Any:
+    """``fresh * factor``, in place when ``fresh`` is an array this rule just made."""
+    if isinstance(fresh, np.ndarray) and np.ndim(factor) == 0:
+        fresh *= factor
+        return fresh
+    return fresh * factor
 
 
 class UnknownPrimitiveError(KeyError):
@@ -183,11 +205,8 @@ def _pow_partials_scalar(a: float, b: float, out: float) -> tuple[float, float] 
 
 def _pow_base_partial(a: Any, b: Any, out: Any) -> Any:
     # d(a^b)/da = b a^(b-1); at a = b = 0 that is 0 * inf, where the derivative of a^0 = 1
-    # is 0. A constant nonzero exponent needs no np.where, and ** takes NumPy's fast
-    # paths (a ** 1.0 is a copy), which matters for x ** 2 on large arrays.
+    # is 0.
     with np.errstate(divide="ignore", invalid="ignore"):
-        if isinstance(b, int | float | np.number) and b != 0 and not _is_py_number(a):
-            return 2.0 * a if b == 2 else b * a ** (b - 1.0)  # x**2, the common case: one pass
         return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
 
 
@@ -196,6 +215,14 @@ def _pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
     # not poison the gradient with log(0).
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(a == 0, 0.0, out * np.log(np.where(a == 0, 1.0, a)))
+
+
+def _pow_base_vjp(g: Any, a: Any, b: Any, out: Any) -> Any:
+    # g * b a^(b-1), with g * a^(b-1) made once and scaled in place by b.
+    if isinstance(b, int | float | np.number) and b != 0 and not _is_py_number(a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _scale_fresh(g * a if b == 2 else g * a ** (b - 1.0), b)
+    return g * _pow_base_partial(a, b, out)
 
 
 def _pow_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
@@ -243,7 +270,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (1.0 / b, -out / b),
         "operator",
         scalar=operator.truediv,
-        per_argument=(lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
+        per_argument_vjp=(lambda g, a, b, out: g / b, lambda g, a, b, out: -(g * out) / b),
     ),
     Primitive(
         "negative",
@@ -263,7 +290,7 @@ _ROWS: tuple[Primitive, ...] = (
         "operator",
         ("pow",),
         scalar=math.pow,
-        per_argument=(_pow_base_partial, _pow_exponent_partial),
+        per_argument_vjp=(_pow_base_vjp, lambda g, a, b, out: g * _pow_exponent_partial(a, b, out)),
     ),
     # elementary functions
     Primitive("sin", 1, np.sin, sympy.sin, lambda x, out: (_cos(x),), scalar=math.sin),

@@ -13,6 +13,7 @@ recorded gradient gives a whole Hessian, in one pass instead of n.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,9 @@ from .tensor import Tensor
 from .vjps import IndexedCotangent
 
 __all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "reachable", "value_and_grad"]
+
+
+_creation = attrgetter("_order")
 
 
 def reachable(root: Tensor) -> list[Tensor]:
@@ -33,7 +37,7 @@ def reachable(root: Tensor) -> list[Tensor]:
             if id(parent) not in seen:
                 seen[id(parent)] = parent
                 stack.append(parent)
-    return sorted(seen.values(), key=lambda n: n._order, reverse=True)
+    return sorted(seen.values(), key=_creation, reverse=True)
 
 
 def backward(
@@ -63,15 +67,19 @@ def backward(
         if node._vjp is None or id(node) in targets:
             leaves[id(node)] = g
             continue
-        args, needs = node._args, node._needs
+        args = node._args
         if create_graph:
-            cotangents = node._vjp(g, args, node, node._kwargs, needs, batch)
+            cotangents = node._vjp(g, args, node, node._kwargs, node._needs, batch)
         else:
-            raw = tuple(a.data if need else a for a, need in zip(args, needs, strict=True))
-            cotangents = node._vjp(g, raw, node.data, node._kwargs, needs, batch)
+            cotangents = node._vjp(g, node._raw, node.data, node._kwargs, node._needs, batch)
         for arg, ct in zip(args, cotangents, strict=True):
-            if ct is not None:  # VJPs return None for arguments that are not tensors
-                _accumulate(pending, owned, id(arg), ct)
+            if ct is None:  # VJPs return None for arguments that are not tensors
+                continue
+            key = id(arg)
+            if key in pending or type(ct) is IndexedCotangent:
+                _accumulate(pending, owned, key, ct)
+            else:
+                pending[key] = ct
     return leaves
 
 

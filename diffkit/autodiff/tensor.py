@@ -90,6 +90,7 @@ class Tensor:
         "_op",
         "_order",
         "_prev",
+        "_raw",
         "_vjp",
         "data",
         "grad",
@@ -112,6 +113,7 @@ class Tensor:
         self._prev: tuple[Tensor, ...] = ()
         self._args: tuple[Any, ...] = ()
         self._needs: tuple[bool, ...] = ()
+        self._raw: tuple[Any, ...] = ()
         self._kwargs: Any = None
         self._vjp: Callable[..., tuple[Any, ...]] | None = None
         self._op = ""
@@ -131,10 +133,19 @@ class Tensor:
         out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         out.grad = None
         out.label = ""
-        needs = tuple(isinstance(a, Tensor) for a in args)
-        out._prev = tuple(a for a, need in zip(args, needs, strict=True) if need)
+        prev, raw, needs = [], [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                prev.append(a)
+                raw.append(a.data)  # the arrays, for a backward pass that is not recorded
+                needs.append(True)
+            else:
+                raw.append(a)
+                needs.append(False)
+        out._prev = tuple(prev)
         out._args = args
-        out._needs = needs
+        out._needs = tuple(needs)
+        out._raw = tuple(raw)
         out._kwargs = kwargs
         out._vjp = vjp
         out._op = op

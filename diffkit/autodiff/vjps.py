@@ -64,23 +64,13 @@ def unbroadcast(ct: Any, shape: tuple[int, ...], batch: int) -> Any:
     return np.reshape(summed, ct_shape[:batch] + shape)
 
 
-def _times(g: Any, partial: Any) -> Any:
-    if isinstance(partial, float | int):
-        if partial == 1:
-            return g
-        if partial == -1:
-            return -g
-    return g * partial
-
-
 def elementwise(
     g: Any, args: tuple[Any, ...], out: Any, row: Any, needs: tuple[bool, ...], batch: int
 ) -> tuple[Any, ...]:
-    """The chain rule for an elementwise primitive: g times the row's partial, unbroadcast."""
-    partials = row.partials_for(needs, *args, out=out)
+    """The chain rule for an elementwise primitive: the row's VJP, unbroadcast to each input."""
     return tuple(
-        unbroadcast(_times(g, p), _shape(a), batch) if need else None
-        for a, p, need in zip(args, partials, needs, strict=True)
+        None if ct is None else unbroadcast(ct, _shape(a), batch)
+        for a, ct in zip(args, row.vjp(g, needs, *args, out=out), strict=True)
     )
 
 
