@@ -224,14 +224,17 @@ def _rows(
     for s in range(steps):
         for c in range(components):
             value = outcome.values[s, c]
+            t = truth_values[c] if c < truth_values.size else np.nan
             status, message = outcome.status[s], outcome.message
             if status in ("ok", "reduced-step", "one-sided") and not np.isfinite(value):
-                status, message = "nonfinite", "the estimate is not finite"
+                if np.isinf(value) and value == t:
+                    status, message = "infinite", "infinite, as the exact derivative is"
+                else:
+                    status, message = "nonfinite", "the estimate is not finite"
             elif status == "nonfinite" and not message:
                 message = (
                     "no finite estimate: a stencil point is outside the domain or f overflowed"
                 )
-            t = truth_values[c] if c < truth_values.size else np.nan
             rows.append(
                 {
                     "function": f.name,

@@ -104,3 +104,18 @@ def test_same_inputs_same_frame():
     a = sweep([catalog.get("tanh")], steps=STEPS).drop(columns="seconds")
     b = sweep([catalog.get("tanh")], steps=STEPS).drop(columns="seconds")
     assert a.equals(b)
+
+
+def test_an_infinite_derivative_matching_the_truth_is_reported_as_infinite():
+    frame = sweep([catalog.get("sqrt_zero")], steps=STEPS, methods=(), backends=["reverse"])
+    row = frame.iloc[0]
+    assert row.status == "infinite"
+    assert row.value == np.inf
+    assert row.abs_err == 0.0
+
+
+def test_every_backend_appears_beside_the_finite_differences():
+    frame = sweep([catalog.get("squire_trapp")], steps=STEPS, backends=["fd-richardson", "reverse"])
+    reverse = frame[frame.backend == "reverse"].iloc[0]
+    assert reverse.rel_err <= 2 * np.finfo(float).eps
+    assert set(frame.backend) == {"fd", "fd-richardson", "reverse"}
