@@ -60,6 +60,10 @@ class Primitive:
     # for rows where computing only the needed one, fused with g, saves passes over
     # large arrays (x ** 2 needs no log x, and g * 2x is one new array, not three).
     per_argument_vjp: tuple[Callable[..., Any], ...] | None = None
+    # What the derivative rule reads, given which arguments need a gradient:
+    # saves(needs) -> (per argument, whether the output). Reverse mode keeps only
+    # these values alive; None means everything.
+    saves: Callable[[tuple[bool, ...]], tuple[tuple[bool, ...], bool]] | None = None
 
     def vjp(self, g: Any, needs: tuple[bool, ...], *args: Any, out: Any) -> tuple[Any, ...]:
         """g times the partial of each argument flagged in ``needs`` (None for the others)."""
@@ -72,6 +76,18 @@ class Primitive:
             _times(g, p) if need else None
             for p, need in zip(self.partials(*args, out), needs, strict=True)
         )
+
+
+def _reads_nothing(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    return (False,) * len(needs), False
+
+
+def _reads_arguments(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    return (True,) * len(needs), False
+
+
+def _reads_output(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    return (False,) * len(needs), True
 
 
 def _times(g: Any, partial: Any) -> Any:
@@ -243,6 +259,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (1.0, 1.0),
         "operator",
         scalar=operator.add,
+        saves=_reads_nothing,
     ),
     Primitive(
         "subtract",
@@ -252,6 +269,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (1.0, -1.0),
         "operator",
         scalar=operator.sub,
+        saves=_reads_nothing,
     ),
     Primitive(
         "multiply",
@@ -261,6 +279,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (b, a),
         "operator",
         scalar=operator.mul,
+        saves=lambda needs: ((needs[1], needs[0]), False),
     ),
     Primitive(
         "divide",
@@ -271,6 +290,7 @@ _ROWS: tuple[Primitive, ...] = (
         "operator",
         scalar=operator.truediv,
         per_argument_vjp=(lambda g, a, b, out: g / b, lambda g, a, b, out: -(g * out) / b),
+        saves=lambda needs: ((False, True), needs[1]),
     ),
     Primitive(
         "negative",
@@ -280,6 +300,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, out: (-1.0,),
         "operator",
         scalar=operator.neg,
+        saves=_reads_nothing,
     ),
     Primitive(
         "power",
@@ -291,12 +312,39 @@ _ROWS: tuple[Primitive, ...] = (
         ("pow",),
         scalar=math.pow,
         per_argument_vjp=(_pow_base_vjp, lambda g, a, b, out: g * _pow_exponent_partial(a, b, out)),
+        saves=lambda needs: ((True, True), needs[1]),
     ),
     # elementary functions
-    Primitive("sin", 1, np.sin, sympy.sin, lambda x, out: (_cos(x),), scalar=math.sin),
-    Primitive("cos", 1, np.cos, sympy.cos, lambda x, out: (-_sin(x),), scalar=math.cos),
-    Primitive("tan", 1, np.tan, sympy.tan, lambda x, out: (1.0 + out * out,), scalar=math.tan),
-    Primitive("exp", 1, np.exp, sympy.exp, lambda x, out: (out,), scalar=math.exp),
+    Primitive(
+        "sin",
+        1,
+        np.sin,
+        sympy.sin,
+        lambda x, out: (_cos(x),),
+        scalar=math.sin,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "cos",
+        1,
+        np.cos,
+        sympy.cos,
+        lambda x, out: (-_sin(x),),
+        scalar=math.cos,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "tan",
+        1,
+        np.tan,
+        sympy.tan,
+        lambda x, out: (1.0 + out * out,),
+        scalar=math.tan,
+        saves=_reads_output,
+    ),
+    Primitive(
+        "exp", 1, np.exp, sympy.exp, lambda x, out: (out,), scalar=math.exp, saves=_reads_output
+    ),
     Primitive(
         "log",
         1,
@@ -305,6 +353,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (1.0 / x,),
         aliases=("ln",),
         scalar=math.log,
+        saves=_reads_arguments,
     ),
     Primitive(
         "log1p",
@@ -313,6 +362,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x: sympy.log(1 + x),
         lambda x, out: (1.0 / (1.0 + x),),
         scalar=math.log1p,
+        saves=_reads_arguments,
     ),
     Primitive(
         "expm1",
@@ -321,8 +371,17 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x: sympy.exp(x) - 1,
         lambda x, out: (out + 1.0,),
         scalar=math.expm1,
+        saves=_reads_output,
     ),
-    Primitive("sqrt", 1, np.sqrt, sympy.sqrt, lambda x, out: (0.5 / out,), scalar=math.sqrt),
+    Primitive(
+        "sqrt",
+        1,
+        np.sqrt,
+        sympy.sqrt,
+        lambda x, out: (0.5 / out,),
+        scalar=math.sqrt,
+        saves=_reads_output,
+    ),
     Primitive(
         "abs",
         1,
@@ -332,13 +391,45 @@ _ROWS: tuple[Primitive, ...] = (
         aliases=("absolute", "fabs"),
         smooth=False,
         scalar=math.fabs,
+        saves=_reads_arguments,
     ),
     Primitive(
-        "sign", 1, np.sign, sympy.sign, lambda x, out: (0.0 * x,), smooth=False, scalar=_sign
+        "sign",
+        1,
+        np.sign,
+        sympy.sign,
+        lambda x, out: (0.0 * x,),
+        smooth=False,
+        scalar=_sign,
+        saves=_reads_arguments,
     ),
-    Primitive("tanh", 1, np.tanh, sympy.tanh, lambda x, out: (1.0 - out * out,), scalar=math.tanh),
-    Primitive("sinh", 1, np.sinh, sympy.sinh, lambda x, out: (_cosh(x),), scalar=math.sinh),
-    Primitive("cosh", 1, np.cosh, sympy.cosh, lambda x, out: (_sinh(x),), scalar=math.cosh),
+    Primitive(
+        "tanh",
+        1,
+        np.tanh,
+        sympy.tanh,
+        lambda x, out: (1.0 - out * out,),
+        scalar=math.tanh,
+        saves=_reads_output,
+    ),
+    Primitive(
+        "sinh",
+        1,
+        np.sinh,
+        sympy.sinh,
+        lambda x, out: (_cosh(x),),
+        scalar=math.sinh,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "cosh",
+        1,
+        np.cosh,
+        sympy.cosh,
+        lambda x, out: (_sinh(x),),
+        scalar=math.cosh,
+        saves=_reads_arguments,
+    ),
     Primitive(
         "arctan",
         1,
@@ -347,6 +438,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (1.0 / (1.0 + x * x),),
         aliases=("atan",),
         scalar=math.atan,
+        saves=_reads_arguments,
     ),
     Primitive(
         "arcsin",
@@ -356,6 +448,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (1.0 / _sqrt(1.0 - x * x),),
         aliases=("asin",),
         scalar=math.asin,
+        saves=_reads_arguments,
     ),
     Primitive(
         "arccos",
@@ -365,6 +458,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (-1.0 / _sqrt(1.0 - x * x),),
         aliases=("acos",),
         scalar=math.acos,
+        saves=_reads_arguments,
     ),
     Primitive(
         "sigmoid",
@@ -382,6 +476,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x: sympy.log(1 + sympy.exp(x)),
         lambda x, out: (_sigmoid(x),),
         scalar=_softplus_scalar,
+        saves=_reads_arguments,
     ),
     Primitive(
         "relu",
@@ -391,6 +486,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda x, out: (_step(x > 0),),
         smooth=False,
         scalar=_relu_scalar,
+        saves=_reads_arguments,
     ),
     Primitive(
         "logaddexp",
@@ -410,6 +506,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (_step(a > b), _step(b > a)),
         aliases=("max",),
         smooth=False,
+        saves=_reads_arguments,
     ),
     Primitive(
         "minimum",
@@ -419,6 +516,7 @@ _ROWS: tuple[Primitive, ...] = (
         lambda a, b, out: (_step(a < b), _step(b < a)),
         aliases=("min",),
         smooth=False,
+        saves=_reads_arguments,
     ),
 )
 

@@ -18,22 +18,23 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Node, Shaped, Tensor
 from .vjps import IndexedCotangent
 
 __all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "reachable", "value_and_grad"]
 
 
-_creation = attrgetter("_order")
+_creation = attrgetter("order")
 
 
-def reachable(root: Tensor) -> list[Tensor]:
+def reachable(root: Tensor | Node) -> list[Node]:
     """Every node the root depends on, latest first."""
-    seen = {id(root): root}
-    stack = [root]
+    start = root._node if isinstance(root, Tensor) else root
+    seen = {id(start): start}
+    stack = [start]
     while stack:
         node = stack.pop()
-        for parent in node._prev:
+        for parent in node.prev:
             if id(parent) not in seen:
                 seen[id(parent)] = parent
                 stack.append(parent)
@@ -43,44 +44,58 @@ def reachable(root: Tensor) -> list[Tensor]:
 def backward(
     root: Tensor, seed: Any, *, create_graph: bool = False, wrt: tuple[Tensor, ...] = ()
 ) -> dict[int, Any]:
-    """Cotangents of every leaf reached from ``root`` (or of the ``wrt`` nodes), keyed by ``id``.
+    """Cotangents of every leaf reached from ``root`` (or of the ``wrt`` tensors), keyed by
+    the ``id`` of their graph node (``id(x._node)``).
 
     ``seed`` has the root's shape, or more leading axes for a batch of cotangents.
     With ``create_graph`` the pass itself is recorded: the results are tensors that
-    can be differentiated again. A ``wrt`` node collects its cotangent and stops it
+    can be differentiated again. A ``wrt`` tensor collects its cotangent and stops it
     there, which is what differentiating with respect to an intermediate (a tensor
     handed to ``grad`` inside a function being differentiated) means.
     """
-    targets = {id(t) for t in wrt}
+    targets = {id(t._node) for t in wrt}
     batch = np.ndim(seed) - root.ndim
     if batch < 0 or np.shape(seed)[batch:] != root.shape:
         raise ValueError(
             f"seed of shape {np.shape(seed)} does not match an output of shape {root.shape}"
         )
-    pending: dict[int, Any] = {id(root): seed}
+    pending: dict[int, Any] = {id(root._node): seed}
     owned: set[int] = set()
     leaves: dict[int, Any] = {}
     for node in reachable(root):
         g = pending.pop(id(node), None)
         if g is None:
             continue
-        if node._vjp is None or id(node) in targets:
+        if node.vjp is None or id(node) in targets:
             leaves[id(node)] = g
             continue
-        args = node._args
         if create_graph:
-            cotangents = node._vjp(g, args, node, node._kwargs, node._needs, batch)
+            cotangents = node.vjp(
+                g, _recorded(node), _as_tensor(node.out, node), node.kwargs, node.needs, batch
+            )
         else:
-            cotangents = node._vjp(g, node._raw, node.data, node._kwargs, node._needs, batch)
-        for arg, ct in zip(args, cotangents, strict=True):
+            cotangents = node.vjp(g, node.saved, node.out, node.kwargs, node.needs, batch)
+        for parent, ct in zip(node.parents, cotangents, strict=True):
             if ct is None:  # VJPs return None for arguments that are not tensors
                 continue
-            key = id(arg)
+            key = id(parent)
             if key in pending or type(ct) is IndexedCotangent:
                 _accumulate(pending, owned, key, ct)
             else:
                 pending[key] = ct
     return leaves
+
+
+def _as_tensor(value: Any, node: Node) -> Any:
+    """A saved value as a tensor of its node, for a recorded pass; a shape stays a shape."""
+    return value if isinstance(value, Shaped) else Tensor._wrap(value, node)
+
+
+def _recorded(node: Node) -> tuple[Any, ...]:
+    return tuple(
+        saved if parent is None else _as_tensor(saved, parent)
+        for parent, saved in zip(node.parents, node.saved, strict=True)
+    )
 
 
 def _accumulate(pending: dict[int, Any], owned: set[int], key: int, ct: Any) -> None:
@@ -158,7 +173,7 @@ def _gradient_at(
             f"grad needs a scalar-valued function, got an output of shape {node.shape}; use jacobian"
         )
     seed = np.ones(node.shape, dtype=node.dtype)
-    gradient = backward(node, seed, create_graph=create_graph, wrt=(leaf,)).get(id(leaf))
+    gradient = backward(node, seed, create_graph=create_graph, wrt=(leaf,)).get(id(leaf._node))
     return (node if create_graph else node.data), (_zeros(leaf) if gradient is None else gradient)
 
 
@@ -191,7 +206,9 @@ def jacobian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
         node = _output(f(*args[:argnum], leaf, *args[argnum + 1 :]), f)
         if node is None:
             return _zeros(leaf, np.shape(f(*args)))
-        rows = backward(node, _batched_identity(node.shape, node.dtype), wrt=(leaf,)).get(id(leaf))
+        rows = backward(node, _batched_identity(node.shape, node.dtype), wrt=(leaf,)).get(
+            id(leaf._node)
+        )
         result = _zeros(leaf, (node.size,)) if rows is None else np.asarray(rows)
         return result.reshape(node.shape + leaf.shape)
 
@@ -207,7 +224,7 @@ def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
         n = leaf.size
         if not isinstance(g, Tensor):  # f is at most linear: its gradient is constant
             return np.zeros(leaf.shape + leaf.shape, dtype=leaf.dtype)
-        rows = backward(g, _batched_identity(g.shape, g.dtype), wrt=(leaf,)).get(id(leaf))
+        rows = backward(g, _batched_identity(g.shape, g.dtype), wrt=(leaf,)).get(id(leaf._node))
         result = np.zeros((n, *leaf.shape), dtype=leaf.dtype) if rows is None else np.asarray(rows)
         return result.reshape(leaf.shape + leaf.shape)
 
@@ -229,7 +246,7 @@ def derivative(f: Callable[..., Any], n: int = 1) -> Callable[[Any], Any]:
                     f"derivative needs f: R -> R applied elementwise; f mapped {leaf.shape} to {node.shape}"
                 )
             seed = np.ones(node.shape, dtype=node.dtype)
-            current = backward(node, seed, create_graph=order < n, wrt=(leaf,)).get(id(leaf))
+            current = backward(node, seed, create_graph=order < n, wrt=(leaf,)).get(id(leaf._node))
             if current is None:
                 return _zeros(leaf)
         return current.data if isinstance(current, Tensor) else np.asarray(current)

@@ -16,6 +16,7 @@ gradient is never an option.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 from .. import ops
 from . import vjps
 
-__all__ = ["Tensor", "UnsupportedOperationError", "supported_operations"]
+__all__ = ["Node", "Shaped", "Tensor", "UnsupportedOperationError", "supported_operations"]
 
 # Creation order of nodes: backward visits them in reverse, which is a topological
 # order (a node is always created after its arguments) and makes sums deterministic.
@@ -75,6 +76,113 @@ def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
+Saves = Callable[[tuple[bool, ...]], tuple[tuple[bool, ...], bool]]
+
+
+class Shaped:
+    """What a node keeps of a value its VJP does not read: the shape and dtype."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, value: Any) -> None:
+        self.shape, self.dtype = value.shape, value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"{self.dtype}{list(self.shape)} (not kept)"
+
+
+class Node:
+    """One recorded operation: its parents, the values its VJP reads, and the VJP.
+
+    Kept apart from the ``Tensor`` holding the result, so the graph does not keep
+    every intermediate array alive: an array outlives the user's code only where a
+    VJP reads it (torch's saved tensors, the same idea).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "kwargs",
+        "needs",
+        "op",
+        "order",
+        "out",
+        "parents",
+        "prev",
+        "saved",
+        "tensor",
+        "vjp",
+    )
+
+    def __init__(
+        self,
+        tensor: Tensor,
+        op: str,
+        vjp: Callable[..., tuple[Any, ...]] | None,
+        args: tuple[Any, ...],
+        kwargs: Any,
+        saves: Saves | None,
+    ) -> None:
+        needs = tuple([type(a) is Tensor or isinstance(a, Tensor) for a in args])
+        keep_args, keep_out = saves(needs) if saves is not None else ((True,) * len(args), True)
+        parents: list[Node | None] = []
+        prev: list[Node] = []
+        saved: list[Any] = []
+        for a, need, keep in zip(args, needs, keep_args, strict=True):
+            if need:
+                node = a._node
+                parents.append(node)
+                prev.append(node)
+                saved.append(a.data if keep else Shaped(a.data))
+            else:
+                parents.append(None)
+                saved.append(a)  # a constant: the user's own object
+        self.parents: tuple[Node | None, ...] = tuple(parents)
+        self.prev: tuple[Node, ...] = tuple(prev)
+        self.saved: tuple[Any, ...] = tuple(saved)
+        self.out: Any = tensor.data if keep_out else Shaped(tensor.data)
+        self.needs = needs
+        self.kwargs = kwargs
+        self.vjp = vjp
+        self.op = op
+        self.order = next(_order)
+        # leaves point back at their tensor (for .grad); results do not, so that a
+        # dropped intermediate tensor is freed
+        self.tensor: Any = None
+
+    @classmethod
+    def leaf(cls, tensor: Tensor) -> Node:
+        node = cls(tensor, "", None, (), None, lambda needs: ((), False))
+        node.tensor = weakref.ref(tensor)
+        return node
+
+    # the duck-typed interface of graph drawing (label, data, grad, _prev, _op)
+    @property
+    def label(self) -> str:
+        owner = self.tensor() if self.tensor is not None else None
+        return owner.label if owner is not None else ""
+
+    @property
+    def data(self) -> Any:
+        return self.out
+
+    @property
+    def grad(self) -> Any:
+        owner = self.tensor() if self.tensor is not None else None
+        return owner.grad if owner is not None else None
+
+    @property
+    def _prev(self) -> tuple[Node, ...]:
+        return self.prev
+
+    @property
+    def _op(self) -> str:
+        return self.op
+
+
 class Tensor:
     """An ndarray that records its computation, for reverse-mode differentiation.
 
@@ -82,24 +190,12 @@ class Tensor:
     ``diffkit.grad`` returns gradients without touching it.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_args",
-        "_kwargs",
-        "_needs",
-        "_op",
-        "_order",
-        "_prev",
-        "_raw",
-        "_vjp",
-        "data",
-        "grad",
-        "label",
-    )
+    __slots__ = ("__weakref__", "_node", "data", "grad", "label")
     __array_priority__ = 1000.0
 
     data: np.ndarray
     grad: np.ndarray | None
+    _node: Node
 
     def __init__(self, data: Any, *, label: str = "") -> None:
         array = np.array(data, copy=True) if not isinstance(data, np.ndarray) else data
@@ -110,47 +206,45 @@ class Tensor:
         self.data = array
         self.grad = None
         self.label = label
-        self._prev: tuple[Tensor, ...] = ()
-        self._args: tuple[Any, ...] = ()
-        self._needs: tuple[bool, ...] = ()
-        self._raw: tuple[Any, ...] = ()
-        self._kwargs: Any = None
-        self._vjp: Callable[..., tuple[Any, ...]] | None = None
-        self._op = ""
-        self._order = next(_order)
+        self._node = Node.leaf(self)
 
     @classmethod
-    def _node(
+    def _wrap(cls, data: Any, node: Node) -> Tensor:
+        """A tensor for a value already in the graph (a saved value in a recorded backward pass)."""
+        out = cls.__new__(cls)
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.grad = None
+        out.label = ""
+        out._node = node
+        return out
+
+    @classmethod
+    def _record(
         cls,
         data: Any,
         op: str,
         vjp: Callable[..., tuple[Any, ...]],
         args: tuple[Any, ...],
         kwargs: Any = None,
+        saves: Saves | None = None,
     ) -> Tensor:
-        """A recorded result: ``vjp(g, args, out, kwargs, needs, batch)`` gives each argument's cotangent."""
-        out = cls.__new__(cls)
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        out.grad = None
-        out.label = ""
-        prev, raw, needs = [], [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                prev.append(a)
-                raw.append(a.data)  # the arrays, for a backward pass that is not recorded
-                needs.append(True)
-            else:
-                raw.append(a)
-                needs.append(False)
-        out._prev = tuple(prev)
-        out._args = args
-        out._needs = tuple(needs)
-        out._raw = tuple(raw)
-        out._kwargs = kwargs
-        out._vjp = vjp
-        out._op = op
-        out._order = next(_order)
+        """A recorded result: ``vjp(g, args, out, kwargs, needs, batch)`` gives each argument's cotangent.
+
+        ``saves(needs) -> (which arguments, whether the output)`` says what the VJP
+        reads; everything else is kept as its shape only, so intermediates nobody
+        needs are freed as soon as the user's code drops them (default: keep all).
+        """
+        out = cls._wrap(data, None)  # type: ignore[arg-type]
+        out._node = Node(out, op, vjp, args, kwargs, saves)
         return out
+
+    @property
+    def _prev(self) -> tuple[Node, ...]:
+        return self._node.prev
+
+    @property
+    def _op(self) -> str:
+        return self._node.op
 
     # ------------------------------------------------------------------ NumPy protocols
 
@@ -163,13 +257,13 @@ class Tensor:
         if ufunc in _NON_DIFFERENTIABLE:
             return ufunc(*raw, **kwargs)
         if ufunc is np.matmul:
-            return Tensor._node(np.matmul(*raw), "matmul", vjps.matmul, inputs)
+            return Tensor._record(np.matmul(*raw), "matmul", vjps.matmul, inputs)
         row = _UFUNC_ROWS.get(ufunc)
         if row is None:
             raise _unsupported(f"np.{ufunc.__name__}")
         # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
         data = raw[0] ** raw[1] if ufunc is np.power and not kwargs else ufunc(*raw, **kwargs)
-        return Tensor._node(data, row.name, vjps.elementwise, inputs, row)
+        return Tensor._record(data, row.name, vjps.elementwise, inputs, row, row.saves)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         handler = vjps.FUNCTIONS.get(func)
@@ -233,10 +327,11 @@ class Tensor:
 
         start = np.ones(self.shape, dtype=self.dtype) if seed is None else seed
         cotangents = backward(self, start)
-        for node in reachable(self):
+        for node in reachable(self._node):
             g = cotangents.get(id(node))
-            if g is not None:
-                node.grad = g if node.grad is None else node.grad + g
+            owner = node.tensor() if node.tensor is not None else None
+            if g is not None and owner is not None:
+                owner.grad = g if owner.grad is None else owner.grad + g
 
     def item(self) -> float:
         """The value as a Python number (no gradient flows through it)."""

@@ -39,11 +39,22 @@ def _record(
     vjp: Callable[..., tuple[Any, ...]],
     args: tuple[Any, ...],
     kwargs: Any = None,
+    saves: Any = None,
 ) -> Any:
     """A node when any argument is a tensor; the plain result otherwise."""
     if any(_is_tensor(a) for a in args):
-        return _tensor.Tensor._node(data, op, vjp, args, kwargs)
+        return _tensor.Tensor._record(data, op, vjp, args, kwargs, saves)
     return data
+
+
+def _shapes_only(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    """For VJPs that read only the shapes of their arguments (sums, reshapes, indexing, joins)."""
+    return (False,) * len(needs), False
+
+
+def _arguments_only(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    """For VJPs that read their arguments but not their output (matmul, clip)."""
+    return (True,) * len(needs), False
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...], batch: int) -> Any:
@@ -118,7 +129,12 @@ def sum_(
     if dtype is not None or out is not None or rest:
         raise _tensor._unsupported("np.sum with dtype, out, initial or where")
     return _record(
-        np.sum(_raw(x), axis=axis, keepdims=keepdims), "sum", _sum_vjp, (x,), (axis, keepdims)
+        np.sum(_raw(x), axis=axis, keepdims=keepdims),
+        "sum",
+        _sum_vjp,
+        (x,),
+        (axis, keepdims),
+        _shapes_only,
     )
 
 
@@ -215,7 +231,7 @@ def _reshape_vjp(
 def reshape(x: Any, shape: Any, order: str = "C", **rest: Any) -> Any:
     if order != "C" or rest:
         raise _tensor._unsupported("np.reshape with order other than 'C'")
-    return _record(np.reshape(_raw(x), shape), "reshape", _reshape_vjp, (x,))
+    return _record(np.reshape(_raw(x), shape), "reshape", _reshape_vjp, (x,), None, _shapes_only)
 
 
 def _transpose_vjp(
@@ -228,7 +244,9 @@ def _transpose_vjp(
 def transpose(x: Any, axes: Any = None) -> Any:
     ndim = np.ndim(x)
     perm = tuple(range(ndim))[::-1] if axes is None else tuple(a % ndim for a in axes)
-    return _record(np.transpose(_raw(x), perm), "transpose", _transpose_vjp, (x,), perm)
+    return _record(
+        np.transpose(_raw(x), perm), "transpose", _transpose_vjp, (x,), perm, _shapes_only
+    )
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
@@ -245,7 +263,9 @@ def _broadcast_vjp(
 
 
 def broadcast_to(x: Any, shape: Any, subok: bool = False) -> Any:
-    return _record(np.broadcast_to(_raw(x), shape), "broadcast_to", _broadcast_vjp, (x,))
+    return _record(
+        np.broadcast_to(_raw(x), shape), "broadcast_to", _broadcast_vjp, (x,), None, _shapes_only
+    )
 
 
 def expand_dims(x: Any, axis: Any) -> Any:
@@ -305,7 +325,7 @@ def _scatter(g: Any, full_index: tuple[Any, ...], shape: tuple[int, ...], advanc
         np.add.at(result, full_index, data)
     else:
         result[full_index] = data
-    return _record(result, "scatter", _scatter_vjp, (g,), (full_index, advanced))
+    return _record(result, "scatter", _scatter_vjp, (g,), (full_index, advanced), _shapes_only)
 
 
 class IndexedCotangent:
@@ -347,7 +367,7 @@ def _getitem_vjp(
 
 def getitem(x: Any, index: Any) -> Any:
     normal, advanced = _normalize_index(index)
-    return _record(_raw(x)[normal], "getitem", _getitem_vjp, (x,), (normal, advanced))
+    return _record(_raw(x)[normal], "getitem", _getitem_vjp, (x,), (normal, advanced), _shapes_only)
 
 
 # ---------------------------------------------------------------- joins and selections
@@ -379,6 +399,7 @@ def concatenate(arrays: Sequence[Any], axis: int = 0, out: Any = None, **rest: A
         _concatenate_vjp,
         items,
         axis,
+        _shapes_only,
     )
 
 
@@ -396,7 +417,14 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **rest: Any) ->
         raise _tensor._unsupported("np.stack with out or dtype")
     items = tuple(arrays)
     axis = axis % (np.ndim(items[0]) + 1)
-    return _record(np.stack([_raw(a) for a in items], axis=axis), "stack", _stack_vjp, items, axis)
+    return _record(
+        np.stack([_raw(a) for a in items], axis=axis),
+        "stack",
+        _stack_vjp,
+        items,
+        axis,
+        _shapes_only,
+    )
 
 
 def _where_vjp(
@@ -417,7 +445,14 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
         raise _tensor._unsupported("np.where with one argument (use np.nonzero on plain arrays)")
     if _is_tensor(condition):
         condition = condition.data.astype(bool)
-    return _record(np.where(condition, _raw(x), _raw(y)), "where", _where_vjp, (condition, x, y))
+    return _record(
+        np.where(condition, _raw(x), _raw(y)),
+        "where",
+        _where_vjp,
+        (condition, x, y),
+        None,
+        _shapes_only,
+    )
 
 
 def _clip_vjp(
@@ -436,7 +471,9 @@ def _clip_vjp(
 def clip(x: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **rest: Any) -> Any:
     if out is not None or rest or _is_tensor(a_min) or _is_tensor(a_max):
         raise _tensor._unsupported("np.clip with out or tensor bounds")
-    return _record(np.clip(_raw(x), a_min, a_max), "clip", _clip_vjp, (x,), (a_min, a_max))
+    return _record(
+        np.clip(_raw(x), a_min, a_max), "clip", _clip_vjp, (x,), (a_min, a_max), _arguments_only
+    )
 
 
 # ---------------------------------------------------------------- products
