@@ -6,6 +6,7 @@ from .registry import UnknownBackendError, available, backend, register
 from .reverse import ReverseMode
 from .stencils import Stencil, StencilError, custom_stencil, stencil
 from .steps import StepError, optimal_step
+from .symbolic import Symbolic, SymbolicResult
 
 __all__ = [
     "ComplexStepError",
@@ -16,6 +17,8 @@ __all__ = [
     "Stencil",
     "StencilError",
     "StepError",
+    "Symbolic",
+    "SymbolicResult",
     "UnknownBackendError",
     "available",
     "backend",

@@ -21,6 +21,7 @@ from typing import Any
 from .finite import FiniteDifference
 from .protocol import Differentiator
 from .reverse import ReverseMode
+from .symbolic import Symbolic
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -40,6 +41,7 @@ _BUILTIN: dict[str, Factory] = {
     "fd-richardson": lambda **options: FiniteDifference(richardson=True, **options),
     "complex-step": lambda **options: FiniteDifference(scheme="complex", **options),
     "reverse": ReverseMode,
+    "symbolic": Symbolic,
 }
 _REGISTERED: dict[str, Factory] = {}
 

@@ -1,0 +1,132 @@
+"""Symbolic reverse mode: differentiate a straight-line program, not an expression tree.
+
+Walking the assignments ``t_k = op(args)`` backwards, each temporary's adjoint is
+the sum of its consumers' adjoints times their local partials; a local partial is
+``sympy.diff`` of one small node with respect to one of its arguments (with the
+forward value reused where the rule allows: ``exp' = exp``, ``sqrt' = 1/(2 sqrt)``,
+``(b**p)' = p b**p / b``). The derivative program is the forward program plus one
+line per adjoint, so its size grows with the program, never with the tree, and a
+gradient costs one pass, not one ``sympy.diff`` per variable.
+
+Higher derivatives repeat the pass on the (re-straightened) derivative program:
+reverse over reverse, as ``autodiff`` does with recorded backward passes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sympy
+
+from .kinks import settle
+from .program import Program, _Namer, straighten
+
+__all__ = ["derivative_program", "gradient_program", "jacobian_program", "local_partials"]
+
+_HALF = sympy.Rational(1, 2)
+Partials = list[tuple[sympy.Symbol, sympy.Expr]]
+
+
+def local_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
+    """The partials of ``t = node`` with respect to each symbol it uses, forward values shared."""
+    args = node.args
+    if all(a.is_Atom for a in args):
+        if node.is_Add:  # a sum of distinct atoms: every partial is 1
+            return [(a, sympy.S.One) for a in args if a.is_Symbol]
+        if node.is_Mul:  # a product of distinct atoms: the product of the others
+            return [
+                (a, sympy.Mul(*args[:i], *args[i + 1 :])) for i, a in enumerate(args) if a.is_Symbol
+            ]
+    symbols = sorted(node.free_symbols, key=lambda s: s.name)
+    if node.is_Pow and node.base.is_Symbol and node.exp.is_Number:
+        base, power = node.args
+        if power == _HALF:  # sqrt: 1 / (2 t), +inf at 0 like ops.py's rule
+            return [(base, 1 / (2 * t))]
+        if power.is_negative:  # p b**p / b: one division instead of a second power
+            return [(base, power * t / base)]
+        if power.is_Integer:
+            return [(base, power * base ** (power - 1))]
+    if isinstance(node, sympy.exp):
+        return [(symbols[0], t)]
+    if isinstance(node, sympy.tanh):
+        return [(symbols[0], 1 - t**2)]
+    result = []
+    for s in symbols:
+        partial = settle(sympy.diff(node, s), what=node)
+        if partial != 0:
+            result.append((s, partial.xreplace({node: t})))
+    return result
+
+
+class _Backward:
+    """Backward passes over one program, sharing partials and emitted adjoint lines."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.lines: list[tuple[sympy.Symbol, sympy.Expr]] = []
+        self.emitted: dict[sympy.Expr, sympy.Symbol] = {}
+        self.partials: dict[sympy.Symbol, Partials] = {}
+        self.name = _Namer("a")
+
+    def emit(self, expr: sympy.Expr) -> sympy.Expr:
+        if expr.is_Atom:
+            return expr
+        known = self.emitted.get(expr)
+        if known is None:
+            known = self.emitted[expr] = self.name()
+            self.lines.append((known, expr))
+        return known
+
+    def adjoints(self, output: sympy.Expr) -> list[sympy.Expr]:
+        """d(output)/d(variable) for every variable, as atoms over the emitted lines."""
+        pending: dict[sympy.Basic, list[sympy.Expr]] = defaultdict(list)
+        if output.is_Symbol:
+            pending[output].append(sympy.S.One)
+        elif not output.is_Atom:  # a compound output: differentiate it as a last line
+            head = sympy.Symbol("_out", real=True)
+            return _Backward(
+                Program(
+                    self.program.variables,
+                    (*self.program.assignments, (head, output)),
+                    (head,),
+                )
+            ).adjoints(head)
+        for t, node in reversed(self.program.assignments):
+            parts = pending.pop(t, None)
+            if not parts:
+                continue
+            g = self.emit(parts[0] if len(parts) == 1 else sympy.Add(*parts))
+            if g == 0:
+                continue
+            local = self.partials.get(t)
+            if local is None:
+                local = self.partials[t] = local_partials(t, node)
+            for s, p in local:
+                pending[s].append(p if g == 1 else g if p == 1 else g * p)
+        return [self.emit(sympy.Add(*pending.get(v, []))) for v in self.program.variables]
+
+
+def jacobian_program(program: Program) -> Program:
+    """The program of d(outputs)/d(variables), outputs flattened row by row (m * n)."""
+    backward = _Backward(program)
+    rows = [a for output in program.outputs for a in backward.adjoints(output)]
+    return Program(program.variables, (*program.assignments, *backward.lines), tuple(rows))
+
+
+def gradient_program(program: Program) -> Program:
+    """The gradient of a one-output program: one backward pass."""
+    if len(program.outputs) != 1:
+        raise ValueError(f"a gradient needs one output, the program has {len(program.outputs)}")
+    return jacobian_program(program)
+
+
+def derivative_program(
+    outputs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], order: int
+) -> Program:
+    """The program of the ``order``-th derivative tensor, flattened, straightened at every order."""
+    program = straighten(outputs, variables)
+    for _ in range(order):
+        derived = jacobian_program(program)
+        program = straighten(derived.outputs, variables, assignments=derived.assignments)
+    return program
