@@ -68,14 +68,12 @@ class Primitive:
     def vjp(self, g: Any, needs: tuple[bool, ...], *args: Any, out: Any) -> tuple[Any, ...]:
         """g times the partial of each argument flagged in ``needs`` (None for the others)."""
         if self.per_argument_vjp is not None:
+            rules = self.per_argument_vjp
             return tuple(
-                rule(g, *args, out) if need else None
-                for rule, need in zip(self.per_argument_vjp, needs, strict=True)
+                [rules[i](g, *args, out) if need else None for i, need in enumerate(needs)]
             )
-        return tuple(
-            _times(g, p) if need else None
-            for p, need in zip(self.partials(*args, out), needs, strict=True)
-        )
+        partials = self.partials(*args, out)
+        return tuple([_times(g, partials[i]) if need else None for i, need in enumerate(needs)])
 
 
 def _reads_nothing(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:

@@ -3,9 +3,10 @@
 Prints plain-text tables, never asserts. Three cases:
 
 1. Rosenbrock gradient setup (trace + differentiate + compile) at n = 10 / 50 / 200:
-   ``dk.Symbolic`` with SymPy's cache cold (``sympy.core.cache.clear_cache()``) and
-   warm, against a loop of ``sympy.diff`` (one call per variable, then ``lambdify``
-   with ``cse=True``), and symengine's ``diff`` loop when symengine is installed.
+   ``dk.Symbolic(engine="sympy")`` with SymPy's cache cold
+   (``sympy.core.cache.clear_cache()``) and warm, the same with ``engine="symengine"``
+   when symengine is installed, against a loop of ``sympy.diff`` (one call per
+   variable, then ``lambdify`` with ``cse=True``) and symengine's ``diff`` loop.
 2. The logistic map l_{k+1} = 4 l_k (1 - l_k), k = 1..12: operation counts of the
    derivative as SymPy's tree, after ``sympy.cse``, as our program, and as the
    ``diffkit.autodiff`` tape (``diffkit.symbolic.expression_size``).
@@ -67,20 +68,27 @@ def bench_rosenbrock(quick: bool) -> dict[int, dict[str, float]]:
     results: dict[int, dict[str, float]] = {}
     print("== Rosenbrock gradient: setup (differentiate + compile), seconds, median ==")
     print(
-        f"{'n':>5} {'ours cold':>10} {'ours warm':>10} {'sympy.diff loop':>16} {'symengine loop':>15}"
+        f"{'n':>5} {'ours cold':>10} {'ours warm':>10} {'+se cold':>9} {'+se warm':>9}"
+        f" {'sympy.diff loop':>16} {'symengine loop':>15}"
     )
+    engine_names = ("sympy", "symengine") if symengine is not None else ("sympy",)
     for n in sizes:
         x0 = np.full(n, 0.5)
         repeats = 3 if quick else 7
-        cold = _median_time(
-            lambda x0=x0: dk.Symbolic().gradient(_rosen_function(), x0), repeats, _cold
-        )
-        dk.Symbolic().gradient(_rosen_function(), x0)
-        warm = _median_time(
-            lambda x0=x0: dk.Symbolic().gradient(_rosen_function(), x0),
-            repeats,
-            symbolic_backend._cache.clear,
-        )
+        setup = {"cold": float("nan"), "warm": float("nan")}
+        setup |= {"se cold": float("nan"), "se warm": float("nan")}
+        for engine_name in engine_names:
+            backend = dk.Symbolic(engine=engine_name)
+            prefix = "" if engine_name == "sympy" else "se "
+            setup[prefix + "cold"] = _median_time(
+                lambda x0=x0, b=backend: b.gradient(_rosen_function(), x0), repeats, _cold
+            )
+            backend.gradient(_rosen_function(), x0)
+            setup[prefix + "warm"] = _median_time(
+                lambda x0=x0, b=backend: b.gradient(_rosen_function(), x0),
+                repeats,
+                symbolic_backend._cache.clear,
+            )
         xs = [symbol(f"x{i}") for i in range(n)]
         expr = sympy.Add(
             *(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(n - 1))
@@ -103,8 +111,11 @@ def bench_rosenbrock(quick: bool) -> dict[int, dict[str, float]]:
                 lambda se_expr=se_expr, se_xs=se_xs: [symengine.diff(se_expr, v) for v in se_xs],
                 repeats,
             )
-        results[n] = {"cold": cold, "warm": warm, "loop": baseline, "symengine": engine}
-        print(f"{n:>5} {cold:>10.4f} {warm:>10.4f} {baseline:>16.4f} {engine:>15.4f}")
+        results[n] = {**setup, "loop": baseline, "symengine": engine}
+        print(
+            f"{n:>5} {setup['cold']:>10.4f} {setup['warm']:>10.4f} {setup['se cold']:>9.4f}"
+            f" {setup['se warm']:>9.4f} {baseline:>16.4f} {engine:>15.4f}"
+        )
     if symengine is None:
         print("(symengine not installed: pip install 'diffkit[fast]')")
     print()
@@ -150,7 +161,7 @@ def bench_squire_trapp(quick: bool) -> dict[str, float]:
     expr = sympy.diff(f.expr, f.variables[0])
     plain = sympy.lambdify(f.variables, expr, modules="numpy")
     with_cse = sympy.lambdify(f.variables, expr, modules="numpy", cse=True)
-    sym = dk.Symbolic()
+    sym = dk.Symbolic(engine="sympy")
 
     def ours() -> Any:
         return sym.derivative(f, x)

@@ -126,20 +126,28 @@ class Node:
         kwargs: Any,
         saves: Saves | None,
     ) -> None:
-        needs = tuple([type(a) is Tensor or isinstance(a, Tensor) for a in args])
-        keep_args, keep_out = saves(needs) if saves is not None else ((True,) * len(args), True)
         parents: list[Node | None] = []
         prev: list[Node] = []
         saved: list[Any] = []
-        for a, need, keep in zip(args, needs, keep_args, strict=True):
-            if need:
+        needs_list: list[bool] = []
+        for a in args:
+            if isinstance(a, Tensor):
                 node = a._node
                 parents.append(node)
                 prev.append(node)
-                saved.append(a.data if keep else Shaped(a.data))
+                saved.append(a.data)
+                needs_list.append(True)
             else:
                 parents.append(None)
                 saved.append(a)  # a constant: the user's own object
+                needs_list.append(False)
+        needs = tuple(needs_list)
+        keep_out = True
+        if saves is not None:
+            keep_args, keep_out = saves(needs)
+            for k, keep in enumerate(keep_args):
+                if needs[k] and not keep:
+                    saved[k] = Shaped(saved[k])
         self.parents: tuple[Node | None, ...] = tuple(parents)
         self.prev: tuple[Node, ...] = tuple(prev)
         self.saved: tuple[Any, ...] = tuple(saved)
@@ -155,7 +163,13 @@ class Node:
 
     @classmethod
     def leaf(cls, tensor: Tensor) -> Node:
-        node = cls(tensor, "", None, (), None, lambda needs: ((), False))
+        """A leaf's node: no parents, no VJP, and a weak link back to its tensor (for .grad)."""
+        node = cls.__new__(cls)
+        node.parents, node.prev, node.saved, node.needs = (), (), (), ()
+        node.out = Shaped(tensor.data)
+        node.kwargs = node.vjp = None
+        node.op = ""
+        node.order = next(_order)
         node.tensor = weakref.ref(tensor)
         return node
 
@@ -234,7 +248,10 @@ class Tensor:
         reads; everything else is kept as its shape only, so intermediates nobody
         needs are freed as soon as the user's code drops them (default: keep all).
         """
-        out = cls._wrap(data, None)  # type: ignore[arg-type]
+        out = cls.__new__(cls)
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.grad = None
+        out.label = ""
         out._node = Node(out, op, vjp, args, kwargs, saves)
         return out
 
@@ -253,17 +270,7 @@ class Tensor:
             raise _unsupported(
                 f"np.{ufunc.__name__}.{method} with {sorted(kwargs) or 'no'} options"
             )
-        raw = [_raw(a) for a in inputs]
-        if ufunc in _NON_DIFFERENTIABLE:
-            return ufunc(*raw, **kwargs)
-        if ufunc is np.matmul:
-            return Tensor._record(np.matmul(*raw), "matmul", vjps.matmul, inputs)
-        row = _UFUNC_ROWS.get(ufunc)
-        if row is None:
-            raise _unsupported(f"np.{ufunc.__name__}")
-        # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
-        data = raw[0] ** raw[1] if ufunc is np.power and not kwargs else ufunc(*raw, **kwargs)
-        return Tensor._record(data, row.name, vjps.elementwise, inputs, row, row.saves)
+        return _apply(ufunc, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         handler = vjps.FUNCTIONS.get(func)
@@ -388,43 +395,43 @@ class Tensor:
     # ------------------------------------------------------------------ operators
 
     def __add__(self, other: Any) -> Any:
-        return np.add(self, other)
+        return _apply(np.add, (self, other), _NO_OPTIONS)
 
     def __radd__(self, other: Any) -> Any:
-        return np.add(other, self)
+        return _apply(np.add, (other, self), _NO_OPTIONS)
 
     def __sub__(self, other: Any) -> Any:
-        return np.subtract(self, other)
+        return _apply(np.subtract, (self, other), _NO_OPTIONS)
 
     def __rsub__(self, other: Any) -> Any:
-        return np.subtract(other, self)
+        return _apply(np.subtract, (other, self), _NO_OPTIONS)
 
     def __mul__(self, other: Any) -> Any:
-        return np.multiply(self, other)
+        return _apply(np.multiply, (self, other), _NO_OPTIONS)
 
     def __rmul__(self, other: Any) -> Any:
-        return np.multiply(other, self)
+        return _apply(np.multiply, (other, self), _NO_OPTIONS)
 
     def __truediv__(self, other: Any) -> Any:
-        return np.true_divide(self, other)
+        return _apply(np.true_divide, (self, other), _NO_OPTIONS)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return np.true_divide(other, self)
+        return _apply(np.true_divide, (other, self), _NO_OPTIONS)
 
     def __pow__(self, other: Any) -> Any:
-        return np.power(self, other)
+        return _apply(np.power, (self, other), _NO_OPTIONS)
 
     def __rpow__(self, other: Any) -> Any:
-        return np.power(other, self)
+        return _apply(np.power, (other, self), _NO_OPTIONS)
 
     def __matmul__(self, other: Any) -> Any:
-        return np.matmul(self, other)
+        return _apply(np.matmul, (self, other), _NO_OPTIONS)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return np.matmul(other, self)
+        return _apply(np.matmul, (other, self), _NO_OPTIONS)
 
     def __neg__(self) -> Any:
-        return np.negative(self)
+        return _apply(np.negative, (self,), _NO_OPTIONS)
 
     def __pos__(self) -> Tensor:
         return self
@@ -451,6 +458,28 @@ class Tensor:
         return np.not_equal(self, other)
 
     __hash__ = object.__hash__  # identity: nodes are keys of the backward pass
+
+
+def _apply(ufunc: Any, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A ufunc on tensors: the plain result, recorded as a node when it has a derivative.
+
+    Tensor's operators call this directly, skipping NumPy's dispatch (a microsecond
+    a call, which is most of a small array's cost).
+    """
+    raw = [a.data if isinstance(a, Tensor) else a for a in inputs]
+    if ufunc in _NON_DIFFERENTIABLE:
+        return ufunc(*raw, **kwargs)
+    if ufunc is np.matmul:
+        return Tensor._record(np.matmul(*raw), "matmul", vjps.matmul, inputs)
+    row = _UFUNC_ROWS.get(ufunc)
+    if row is None:
+        raise _unsupported(f"np.{ufunc.__name__}")
+    # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
+    data = raw[0] ** raw[1] if ufunc is np.power and not kwargs else ufunc(*raw, **kwargs)
+    return Tensor._record(data, row.name, vjps.elementwise, inputs, row, row.saves)
+
+
+_NO_OPTIONS: dict[str, Any] = {}
 
 
 def supported_operations() -> tuple[str, ...]:

@@ -79,9 +79,12 @@ def elementwise(
     g: Any, args: tuple[Any, ...], out: Any, row: Any, needs: tuple[bool, ...], batch: int
 ) -> tuple[Any, ...]:
     """The chain rule for an elementwise primitive: the row's VJP, unbroadcast to each input."""
+    cotangents = row.vjp(g, needs, *args, out=out)
     return tuple(
-        None if ct is None else unbroadcast(ct, _shape(a), batch)
-        for a, ct in zip(args, row.vjp(g, needs, *args, out=out), strict=True)
+        [
+            None if ct is None else unbroadcast(ct, _shape(args[i]), batch)
+            for i, ct in enumerate(cotangents)
+        ]
     )
 
 

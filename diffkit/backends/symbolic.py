@@ -3,9 +3,11 @@
 The user's NumPy function runs once on symbols (``symbolic.tracer``); the expression
 becomes a straight-line program, symbolic reverse mode differentiates the program
 (``symbolic.reverse``), and the derivative program is compiled with ``lambdify``
-(``symbolic.compile``). Compiled programs are cached per (function, input shape,
-order): the generated code is dtype-generic, so one entry serves float64 and float32
-alike, and float32 points are computed in float32.
+(``symbolic.compile``). ``engine`` picks who differentiates the program's nodes:
+SymPy, or symengine (``pip install 'diffkit[fast]'``) for the node types where it
+gives SymPy's own expressions (``symbolic.engine``). Compiled programs are cached per
+(function, input shape, order, engine): the generated code is dtype-generic, so one
+entry serves float64 and float32 alike, and float32 points are computed in float32.
 
 The cache keys on the function object: a function whose behaviour changes between
 calls (a closure over mutable state) must be passed as a fresh function.
@@ -21,6 +23,7 @@ import numpy as np
 import sympy
 
 from ..symbolic.compile import CompiledProgram, compile_program
+from ..symbolic.engine import resolve_engine
 from ..symbolic.program import Program
 from ..symbolic.reverse import derivative_program
 from ..symbolic.source import default_shape, expressions_of
@@ -70,8 +73,13 @@ class Symbolic:
 
     name = "symbolic"
 
+    def __init__(self, *, engine: str = "auto") -> None:
+        """``engine``: ``"auto"`` (symengine when importable), ``"sympy"`` or ``"symengine"``."""
+        self.engine = engine
+        self._engine = resolve_engine(engine)  # fails here, not at the first derivative
+
     def __repr__(self) -> str:
-        return "Symbolic()"
+        return "Symbolic()" if self.engine == "auto" else f"Symbolic(engine={self.engine!r})"
 
     # ------------------------------------------------------------------ programs
 
@@ -82,7 +90,7 @@ class Symbolic:
         traced expression, before any differentiation.
         """
         try:
-            key: Any = (f, shape, n)
+            key: Any = (f, shape, n, self._engine)
             hash(key)
         except TypeError:
             key = None
@@ -90,7 +98,7 @@ class Symbolic:
         if entry is None:
             outputs, variables = expressions_of(f, shape)
             _require_scalar(outputs.shape, scalar)
-            program = derivative_program(list(outputs.ravel()), variables, n)
+            program = derivative_program(list(outputs.ravel()), variables, n, engine=self._engine)
             entry = _Entry(program, compile_program(program), outputs.shape)
             if key is not None:
                 _cache[key] = entry

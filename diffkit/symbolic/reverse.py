@@ -6,7 +6,9 @@ the sum of its consumers' adjoints times their local partials; a local partial i
 forward value reused where the rule allows: ``exp' = exp``, ``sqrt' = 1/(2 sqrt)``,
 ``(b**p)' = p b**p / b``). The derivative program is the forward program plus one
 line per adjoint, so its size grows with the program, never with the tree, and a
-gradient costs one pass, not one ``sympy.diff`` per variable.
+gradient costs one pass, not one ``sympy.diff`` per variable. With ``engine="symengine"``
+the nodes symengine differentiates exactly as SymPy does go through symengine
+(``symbolic.engine``); the program is the same either way.
 
 Higher derivatives repeat the pass on the (re-straightened) derivative program:
 reverse over reverse, as ``autodiff`` does with recorded backward passes.
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 import sympy
 
+from .engine import differentiate, resolve_engine
 from .kinks import settle
 from .program import Program, _Namer, straighten
 
@@ -28,7 +31,7 @@ _HALF = sympy.Rational(1, 2)
 Partials = list[tuple[sympy.Symbol, sympy.Expr]]
 
 
-def local_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
+def local_partials(t: sympy.Symbol, node: sympy.Expr, *, engine: str = "sympy") -> Partials:
     """The partials of ``t = node`` with respect to each symbol it uses, forward values shared."""
     args = node.args
     if all(a.is_Atom for a in args):
@@ -52,8 +55,8 @@ def local_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
     if isinstance(node, sympy.tanh):
         return [(symbols[0], 1 - t**2)]
     result = []
-    for s in symbols:
-        partial = settle(sympy.diff(node, s), what=node)
+    for s, raw in zip(symbols, differentiate(node, symbols, engine), strict=True):
+        partial = settle(raw, what=node)
         if partial != 0:
             result.append((s, partial.xreplace({node: t})))
     return result
@@ -62,8 +65,9 @@ def local_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
 class _Backward:
     """Backward passes over one program, sharing partials and emitted adjoint lines."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, engine: str = "sympy") -> None:
         self.program = program
+        self.engine = resolve_engine(engine)
         self.lines: list[tuple[sympy.Symbol, sympy.Expr]] = []
         self.emitted: dict[sympy.Expr, sympy.Symbol] = {}
         self.partials: dict[sympy.Symbol, Partials] = {}
@@ -90,7 +94,8 @@ class _Backward:
                     self.program.variables,
                     (*self.program.assignments, (head, output)),
                     (head,),
-                )
+                ),
+                self.engine,
             ).adjoints(head)
         for t, node in reversed(self.program.assignments):
             parts = pending.pop(t, None)
@@ -101,32 +106,40 @@ class _Backward:
                 continue
             local = self.partials.get(t)
             if local is None:
-                local = self.partials[t] = local_partials(t, node)
+                local = self.partials[t] = local_partials(t, node, engine=self.engine)
             for s, p in local:
                 pending[s].append(p if g == 1 else g if p == 1 else g * p)
         return [self.emit(sympy.Add(*pending.get(v, []))) for v in self.program.variables]
 
 
-def jacobian_program(program: Program) -> Program:
+def jacobian_program(program: Program, *, engine: str = "sympy") -> Program:
     """The program of d(outputs)/d(variables), outputs flattened row by row (m * n)."""
-    backward = _Backward(program)
+    backward = _Backward(program, engine)
     rows = [a for output in program.outputs for a in backward.adjoints(output)]
     return Program(program.variables, (*program.assignments, *backward.lines), tuple(rows))
 
 
-def gradient_program(program: Program) -> Program:
+def gradient_program(program: Program, *, engine: str = "sympy") -> Program:
     """The gradient of a one-output program: one backward pass."""
     if len(program.outputs) != 1:
         raise ValueError(f"a gradient needs one output, the program has {len(program.outputs)}")
-    return jacobian_program(program)
+    return jacobian_program(program, engine=engine)
 
 
 def derivative_program(
-    outputs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], order: int
+    outputs: Sequence[sympy.Expr],
+    variables: Sequence[sympy.Symbol],
+    order: int,
+    *,
+    engine: str = "sympy",
 ) -> Program:
-    """The program of the ``order``-th derivative tensor, flattened, straightened at every order."""
+    """The program of the ``order``-th derivative tensor, flattened, straightened at every order.
+
+    ``engine`` is ``"sympy"``, ``"symengine"`` or ``"auto"`` (``symbolic.engine``).
+    """
+    engine = resolve_engine(engine)  # once, not once per order
     program = straighten(outputs, variables)
     for _ in range(order):
-        derived = jacobian_program(program)
+        derived = jacobian_program(program, engine=engine)
         program = straighten(derived.outputs, variables, assignments=derived.assignments)
     return program
