@@ -42,11 +42,19 @@ _compiled_count = itertools.count()
 
 
 def _number(value: sympy.Expr) -> str:
+    """A constant as Python source; values outside the reals print as nan, as the
+    ground truth reports them, and infinities as infinities."""
     if value.is_Integer:
         return repr(int(value))
+    if value is sympy.oo:
+        return "float('inf')"
+    if value is sympy.S.NegativeInfinity:
+        return "float('-inf')"
+    if value is sympy.zoo or value is sympy.nan:
+        return "float('nan')"
     number = complex(value)
     if number.imag != 0:
-        raise ValueError(f"the derivative has a complex constant {value}")
+        return "float('nan')"
     real = number.real
     return repr(real) if np.isfinite(real) else f"float('{real}')"
 
@@ -67,6 +75,8 @@ class _Printer:
     def line(self, e: sympy.Expr) -> str:
         if e.is_Atom:
             return self.atom(e)
+        if not e.free_symbols:  # a constant the program left unevaluated, 1/0 included
+            return self.atom(e.doit())
         args = e.args
         if not all(a.is_Atom for a in args):
             return self.general(e)
