@@ -26,7 +26,7 @@ from .sweep import DEFAULT_STEPS, sweep
 
 __all__ = ["main"]
 
-DEFAULT_BACKENDS = ("fd-richardson", "reverse")
+DEFAULT_BACKENDS = ("fd-richardson", "reverse", "symbolic")
 
 
 class UsageError(Exception):

@@ -187,13 +187,14 @@ def _run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiat
     x = np.asarray(point, dtype=dtype)
     estimate = getattr(diff, "estimate", None)
     if f.ndim == 1 and callable(estimate):
+        # A richer result (FDResult, SymbolicResult): take the fields it has.
         result = estimate(f, x, n)
         return _Outcome(
-            values=np.atleast_1d(result.value).reshape(1, 1),
-            estimates=np.atleast_1d(result.error).reshape(1, 1),
-            h=np.atleast_1d(result.h).astype(float),
-            nfev=np.atleast_1d(result.nfev),
-            status=np.atleast_1d(result.status),
+            values=np.atleast_1d(np.asarray(result.value, dtype=float)).reshape(1, 1),
+            estimates=np.atleast_1d(getattr(result, "error", np.nan)).reshape(1, 1),
+            h=np.atleast_1d(getattr(result, "h", np.nan)).astype(float),
+            nfev=np.atleast_1d(getattr(result, "nfev", 0)),
+            status=np.atleast_1d(np.asarray(result.status, dtype=object)),
         )
     counted = _Counted(f)
     wrapped = replace(f, numpy=counted)
