@@ -95,7 +95,7 @@ def differentiate(node: sympy.Expr, symbols: Sequence[sympy.Symbol], engine: str
     names = {s.name: s for s in node.free_symbols}
     if engine != "symengine" or len(names) != len(node.free_symbols) or not _symengine_exact(node):
         return [sympy.diff(node, s) for s in symbols]
-    import symengine  # type: ignore[import-untyped]  # the optional ``fast`` extra
+    import symengine  # the optional ``fast`` extra
 
     converted = symengine.sympify(node)
     # symengine drops SymPy's assumptions (real=True): map the names back to our symbols.
