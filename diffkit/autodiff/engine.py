@@ -88,7 +88,7 @@ def backward(
 
 def _as_tensor(value: Any, node: Node) -> Any:
     """A saved value as a tensor of its node, for a recorded pass; a shape stays a shape."""
-    return value if isinstance(value, Shaped) else Tensor._wrap(value, node)
+    return value if value is None or isinstance(value, Shaped) else Tensor._wrap(value, node)
 
 
 def _recorded(node: Node) -> tuple[Any, ...]:

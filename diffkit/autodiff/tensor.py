@@ -126,6 +126,8 @@ class Node:
         kwargs: Any,
         saves: Saves | None,
     ) -> None:
+        # Plain loops: on Python 3.11 each comprehension is a function call, and this
+        # runs once per recorded operation.
         parents: list[Node | None] = []
         prev: list[Node] = []
         saved: list[Any] = []
@@ -145,13 +147,13 @@ class Node:
         keep_out = True
         if saves is not None:
             keep_args, keep_out = saves(needs)
-            for k, keep in enumerate(keep_args):
-                if needs[k] and not keep:
+            for k in range(len(needs)):
+                if needs[k] and not keep_args[k]:
                     saved[k] = Shaped(saved[k])
         self.parents: tuple[Node | None, ...] = tuple(parents)
         self.prev: tuple[Node, ...] = tuple(prev)
         self.saved: tuple[Any, ...] = tuple(saved)
-        self.out: Any = tensor.data if keep_out else Shaped(tensor.data)
+        self.out: Any = tensor.data if keep_out else None  # None: no VJP reads it
         self.needs = needs
         self.kwargs = kwargs
         self.vjp = vjp
@@ -166,7 +168,7 @@ class Node:
         """A leaf's node: no parents, no VJP, and a weak link back to its tensor (for .grad)."""
         node = cls.__new__(cls)
         node.parents, node.prev, node.saved, node.needs = (), (), (), ()
-        node.out = Shaped(tensor.data)
+        node.out = None
         node.kwargs = node.vjp = None
         node.op = ""
         node.order = next(_order)
@@ -181,7 +183,7 @@ class Node:
 
     @property
     def data(self) -> Any:
-        return self.out
+        return self.out if self.out is not None else "(not kept)"
 
     @property
     def grad(self) -> Any:
