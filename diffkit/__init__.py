@@ -25,6 +25,7 @@ from .backends import (
 from .function import Function, as_function
 from .parse import ParseError, parse_expression
 from .sweep import sweep
+from .verify import GradientMismatch, check_gradient, check_hessian, check_jacobian
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ __all__ = [
     "FDResult",
     "FiniteDifference",
     "Function",
+    "GradientMismatch",
     "ParseError",
     "ReverseMode",
     "StencilError",
@@ -47,6 +49,9 @@ __all__ = [
     "available",
     "backend",
     "catalog",
+    "check_gradient",
+    "check_hessian",
+    "check_jacobian",
     "draw_graph",
     "grad",
     "hessian",

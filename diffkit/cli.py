@@ -1,4 +1,4 @@
-"""The ``diffkit`` command: ``report``, ``sweep`` and ``list``.
+"""The ``diffkit`` command: ``report``, ``sweep``, ``check`` and ``list``.
 
 ``main(argv)`` returns the exit status instead of exiting, so tests and other
 programs can call it: 0 on success, 2 on a usage error (an unknown function or
@@ -9,7 +9,9 @@ and no traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -172,6 +174,59 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+_TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _target(text: str, option: str) -> object:
+    """``module:attr`` imported by name (like pytest or uvicorn); never evaluated as code."""
+    if not _TARGET.match(text):
+        raise UsageError(f"{option} takes module:function (e.g. mymodule:loss), got {text!r}")
+    module_name, attr = text.split(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules next to the user
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"{option}: cannot import module {module_name!r}: {exc}") from None
+    try:
+        target = getattr(module, attr)
+    except AttributeError:
+        raise UsageError(f"{option}: module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(target):
+        raise UsageError(f"{option}: {text} is not callable")
+    return target
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .verify import GradientMismatch, check_backward, check_gradient
+
+    f = _target(args.function, "FUNCTION")
+    grad = _target(args.grad, "--grad") if args.grad is not None else None
+    if args.at is None:
+        raise UsageError("check needs --at with the point, e.g. --at 0.1,0.2,0.3")
+    try:
+        point = np.array([float(v) for v in args.at.split(",") if v.strip()])
+    except ValueError:
+        raise UsageError(f"--at takes comma-separated numbers, got {args.at!r}") from None
+    if point.size == 0:
+        raise UsageError("--at needs at least one number")
+    if args.rtol is not None and not (np.isfinite(args.rtol) and args.rtol >= 0):
+        raise UsageError(f"--rtol must be a number >= 0, got {args.rtol}")
+    options = {"rtol": args.rtol, "mode": args.mode}
+    try:
+        if grad is None:
+            report = check_backward(f, point, **options)
+        else:
+            report = check_gradient(f, grad, point, **options)
+    except GradientMismatch as exc:
+        print(exc.report)
+        return 1
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"cannot check {args.function}: {exc}") from None
+    print(report)
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     rows = [
         (name, ", ".join(sorted(catalog.get(name).tags)), catalog.get(name).why)
@@ -253,6 +308,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(sweep_cmd)
     sweep_cmd.add_argument("--csv", metavar="PATH", help="write the tidy frame here")
     sweep_cmd.set_defaults(handler=_cmd_sweep)
+
+    check = commands.add_parser(
+        "check",
+        help="check a gradient against the reference",
+        description=(
+            "Check --grad (or, without it, diffkit's own reverse mode) against the symbolic "
+            "or Richardson reference at --at. Exit 0 on pass, 1 on mismatch, 2 on usage errors."
+        ),
+    )
+    check.add_argument("function", metavar="MODULE:FUNC", help="the scalar function f(x)")
+    check.add_argument("--grad", metavar="MODULE:FUNC", help="your gradient x -> g")
+    check.add_argument("--at", metavar="X,Y,...", help="the point (comma-separated)")
+    check.add_argument("--rtol", type=float, help="relative tolerance (default: from the dtype)")
+    check.add_argument(
+        "--mode", default="auto", choices=("auto", "components", "directions"), help="check mode"
+    )
+    check.set_defaults(handler=_cmd_check)
 
     list_cmd = commands.add_parser(
         "list",

@@ -1,0 +1,221 @@
+"""References a check compares against, each with an error estimate per entry.
+
+* ``symbolic``: the exact derivative of the traced function, evaluated in float64.
+  Its only error is rounding: ``ROUNDING * eps * (|ref| + floor)``, the same model
+  as the complex step's (a few ulps of the derivative and of ``|f| / scale``, the
+  size of the terms f's evaluation combines).
+* ``fd-richardson``: adaptive Richardson extrapolation of central differences,
+  with its own error estimate, in float64.
+
+References are always computed at the float64 point, so a float32 user is judged
+against a float64 answer and the tolerance reflects only the user's dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backends.finite import FiniteDifference
+from ..backends.steps import step_scale
+from ..backends.symbolic import Symbolic
+from ..function import as_callable, coordinate_line
+from ..symbolic import TracerError, UnevaluatedDerivativeError
+from .report import Kink, TaylorResult
+
+__all__ = [
+    "ROUNDING",
+    "SAFETY",
+    "Reference",
+    "directional",
+    "one_sided",
+    "reference_gradient",
+    "reference_hessian",
+    "reference_jacobian",
+    "taylor_test",
+]
+
+# A rounding budget in ulps: 64 eps is 1.4e-14 in float64 and 7.6e-6 in float32, far
+# below the errors worth finding (1e-6 and 1e-3) and above what evaluating a gradient
+# formula a different way costs on smooth functions.
+ROUNDING = 64.0
+# Richardson's error estimate is an estimate: trust it to within this factor.
+SAFETY = 10.0
+# Tracing costs ~1 ms per variable; past this many the reference is finite differences.
+SYMBOLIC_UP_TO = 100
+# A directional estimate is taken as converged at this relative error; otherwise the
+# step scale shrinks by SHRINK, at most RETRIES times.
+CONVERGED = 1e-9
+SHRINK = 64.0
+RETRIES = 4
+EPS64 = float(np.finfo(np.float64).eps)
+
+_SYMBOLIC_FAILURES = (TracerError, UnevaluatedDerivativeError, NotImplementedError)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference values, a trusted bound on their error (same shape), method name and cost.
+
+    For Richardson the bound is ``SAFETY`` times its estimate; for symbolic the rounding model.
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    method: str
+    nfev: int
+
+
+def _richardson() -> FiniteDifference:
+    return FiniteDifference(richardson=True)
+
+
+def _symbolic(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
+    """The symbolic answer, or None where the function does not trace or gives non-finite."""
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(compute(), dtype=np.float64)
+    except _SYMBOLIC_FAILURES:
+        return None
+    return value if np.all(np.isfinite(value)) else None
+
+
+def _along(f: Any, x: np.ndarray) -> Reference:
+    """Richardson derivatives along every axis: columns (n, *out) with errors."""
+    parts, _ = _richardson()._along(f, x)
+    value = np.stack([np.asarray(p.value, dtype=float)[0] for p in parts])
+    error = np.stack([np.asarray(p.error, dtype=float)[0] for p in parts])
+    nfev = int(sum(int(np.max(p.nfev)) for p in parts))
+    error = np.where(np.isnan(error), np.inf, SAFETY * error)
+    return Reference(value, error, "fd-richardson", nfev)
+
+
+def reference_gradient(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
+    """The gradient reference at float64 point x: symbolic where f traces, else Richardson."""
+    fx = abs(float(np.asarray(as_callable(f)(x))))
+    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
+        value = _symbolic(lambda: Symbolic().gradient(f, x))
+        if value is not None:
+            error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x))
+            return Reference(value.reshape(-1), error.reshape(-1), "symbolic", 1)
+        if method == "symbolic":
+            raise TypeError("f does not trace symbolically; use method='fd' or 'auto'")
+    ref = _along(f, x)
+    return Reference(ref.value.reshape(-1), ref.error.reshape(-1), ref.method, ref.nfev)
+
+
+def reference_jacobian(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
+    """The Jacobian reference (m, n) at float64 point x."""
+    fx = np.abs(np.asarray(as_callable(f)(x), dtype=float)).reshape(-1, 1)
+    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
+        value = _symbolic(lambda: Symbolic().jacobian(f, x))
+        if value is not None:
+            error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x).reshape(1, -1))
+            return Reference(value, error, "symbolic", 1)
+    ref = _along(f, x)  # (n, m) columns
+    return Reference(
+        ref.value.reshape(x.size, -1).T, ref.error.reshape(x.size, -1).T, ref.method, ref.nfev
+    )
+
+
+def reference_hessian(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
+    """The Hessian reference: symbolic, else Richardson columns of the reverse-mode gradient."""
+    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
+        value = _symbolic(lambda: Symbolic().hessian(f, x))
+        if value is not None:
+            error = ROUNDING * EPS64 * (np.abs(value) + np.max(np.abs(value)))
+            return Reference(value, error, "symbolic", 1)
+    from ..backends.reverse import ReverseMode
+
+    fn = as_callable(f)
+    ref = _along(lambda y: ReverseMode().gradient(fn, y), x)
+    value = ref.value.reshape(x.size, x.size)
+    return Reference(
+        value, ref.error.reshape(x.size, x.size), "fd-richardson(reverse grad)", ref.nfev
+    )
+
+
+def _line(f: Callable[..., Any], x: np.ndarray, d: np.ndarray) -> Callable[[Any], np.ndarray]:
+    """t -> f(x + t d), elementwise over an array of t (what ``estimate`` differentiates)."""
+
+    def phi(t: Any) -> np.ndarray:
+        ts = np.asarray(t, dtype=float)
+        out = [float(np.asarray(f(x + ti * d))) for ti in ts.reshape(-1)]
+        return np.asarray(out).reshape(ts.shape)
+
+    return phi
+
+
+def directional(f: Callable[..., Any], x: np.ndarray, d: np.ndarray) -> tuple[float, float, int]:
+    """The derivative of f along d at x by 1-D Richardson: (value, error bound, nfev).
+
+    Richardson can stop at steps too coarse for a function that oscillates faster than
+    d's scale (sin(1e4 x)), with an error estimate as large as the value; then it runs
+    again on a scale ``SHRINK`` times smaller, up to ``RETRIES`` times, keeping the
+    estimate with the smallest error.
+    """
+    best: tuple[float, float] = (float("nan"), np.inf)
+    nfev = 0
+    for k in range(RETRIES + 1):
+        fd = FiniteDifference(richardson=True, scale=SHRINK**-k)
+        result = fd.estimate(_line(f, x, d), 0.0)
+        nfev += int(result.nfev)
+        value, error = float(result.value), float(result.error)
+        if np.isfinite(value) and np.isfinite(error) and error < best[1]:
+            best = (value, error)
+        if best[1] <= CONVERGED * abs(best[0]):
+            break
+    return best[0], SAFETY * best[1], nfev
+
+
+def one_sided(f: Any, x: np.ndarray, i: int, yours: float, tol: float, index: str) -> Kink | None:
+    """A kink along coordinate i, or None where the one-sided derivatives agree.
+
+    Forward and backward Richardson estimates differ beyond their error estimates only
+    where f is not differentiable; there any value between them (with tolerance) is a
+    valid subgradient.
+    """
+    line = coordinate_line(f, x, i)
+    point = x[i : i + 1]
+    right = FiniteDifference(scheme="forward", richardson=True).estimate(line, point)
+    left = FiniteDifference(scheme="backward", richardson=True).estimate(line, point)
+    lo, hi = float(left.value[0]), float(right.value[0])
+    noise = SAFETY * (float(left.error[0]) + float(right.error[0])) + tol
+    if not (np.isfinite(lo) and np.isfinite(hi)) or abs(hi - lo) <= noise:
+        return None
+    accepted = min(lo, hi) - tol <= yours <= max(lo, hi) + tol
+    return Kink(index, lo, hi, yours, accepted)
+
+
+def taylor_test(
+    f: Callable[..., Any], g: np.ndarray, x: np.ndarray, d: np.ndarray, *, levels: int = 30
+) -> TaylorResult:
+    """Fit the slope of log r(t) over the four smallest t = 2^-k with r above rounding.
+
+    Needs no step choice: below the rounding level (r < ROUNDING eps |f|) the points
+    are dropped; a correct gradient gives 2 (3 where the curvature along d vanishes).
+    """
+    t = 2.0 ** -np.arange(1, levels + 1)
+    f0 = float(np.asarray(f(x)))
+    slope_gd = float(np.dot(g, d))
+    with np.errstate(all="ignore"):
+        ft = np.array([float(np.asarray(f(x + ti * d))) for ti in t])
+        r = np.abs(ft - f0 - t * slope_gd)
+    noise = SAFETY * ROUNDING * EPS64 * np.maximum(np.abs(ft), abs(f0))
+    usable = np.flatnonzero(np.isfinite(r) & (r > noise))
+    if usable.size >= 2:
+        # the smallest usable t, contiguous from the last one above noise
+        last = usable[-1]
+        run = [last]
+        for k in usable[::-1][1:]:
+            if k != run[-1] - 1 or len(run) == 4:
+                break
+            run.append(k)
+        pick = np.array(sorted(run))
+        if pick.size >= 3:
+            slope = float(np.polyfit(np.log2(t[pick]), np.log2(r[pick]), 1)[0])
+            return TaylorResult(slope, t, r)
+    return TaylorResult(float("nan"), t, r)

@@ -1,0 +1,140 @@
+"""What a derivative check found, as data and as a table a person can act on.
+
+A check compares *entries*: gradient components, Jacobian or Hessian entries, or
+directional derivatives ``<g, d>``. Each entry has the user's value, the reference
+value, and a tolerance; the report lists the worst entries by ``|yours - ref| / tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CheckReport", "GradientMismatch", "Kink", "TaylorResult"]
+
+MAX_ROWS = 10
+
+
+@dataclass(frozen=True)
+class TaylorResult:
+    """The step-free Taylor test: how r(t) = |f(x+td) - f(x) - t<g,d>| shrinks with t.
+
+    r(t) ~ t^2 for a correct gradient and ~ t for a wrong one; ``slope`` is the fitted
+    log-log slope over the smallest t still above rounding noise (NaN when too few are).
+    """
+
+    slope: float
+    t: np.ndarray
+    remainder: np.ndarray
+
+    def describe(self) -> str:
+        if not np.isfinite(self.slope):
+            return "Taylor test: inconclusive (remainder at rounding level for every t)"
+        return f"Taylor test: remainder slope {self.slope:.2f} (expected 2 for a correct gradient)"
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where the one-sided derivatives along a coordinate differ."""
+
+    index: str
+    left: float
+    right: float
+    yours: float
+    accepted: bool
+
+    def describe(self) -> str:
+        verdict = "lies between them (a valid subgradient)" if self.accepted else "does not"
+        return (
+            f"kink at {self.index}: one-sided derivatives {self.left:.6g} (backward) and "
+            f"{self.right:.6g} (forward); yours {self.yours:.6g} {verdict}"
+        )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The outcome of one check: per entry values, errors and tolerances, plus notes."""
+
+    kind: str
+    method: str
+    mode: str
+    index: list[str]
+    yours: np.ndarray
+    reference: np.ndarray
+    tolerance: np.ndarray
+    passed: bool
+    label: str = "yours"
+    kinks: tuple[Kink, ...] = ()
+    taylor: TaylorResult | None = None
+    notes: tuple[str, ...] = ()
+    nfev: int = 0
+    seconds: float = 0.0
+    accepted: tuple[str, ...] = ()
+
+    @property
+    def abs_error(self) -> np.ndarray:
+        return np.abs(self.yours - self.reference)
+
+    @property
+    def rel_error(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.abs_error / np.abs(self.reference)
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Positions of entries outside tolerance (NaN counts), accepted kinks excepted."""
+        outside = ~(self.abs_error <= self.tolerance)
+        outside &= ~np.isin(np.asarray(self.index), np.asarray(self.accepted, dtype=str))
+        return np.flatnonzero(outside)
+
+    def table(self, max_rows: int = MAX_ROWS) -> str:
+        """The worst entries (by error over tolerance) as an aligned text table."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.tolerance > 0, self.abs_error / self.tolerance, np.inf)
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)
+        order = np.argsort(-ratio, kind="stable")[:max_rows]
+        header = ["index", self.label, self.method, "abs err", "rel err", "tol"]
+        rows = [header]
+        for i in order:
+            rows.append(
+                [
+                    self.index[i],
+                    f"{self.yours[i]:.15g}",
+                    f"{self.reference[i]:.15g}",
+                    f"{self.abs_error[i]:.2e}",
+                    f"{self.rel_error[i]:.2e}",
+                    f"{self.tolerance[i]:.2e}",
+                ]
+            )
+        widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+        lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+        if len(self.index) > max_rows:
+            lines.append(f"... {len(self.index) - max_rows} more entries")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        bad = self.failed.size
+        verdict = "passed" if self.passed else "FAILED"
+        head = (
+            f"{self.kind} check {verdict}: {bad} of {len(self.index)} entries outside tolerance "
+            f"(reference: {self.method}, mode: {self.mode}, {self.nfev} evaluations of f, "
+            f"{self.seconds * 1e3:.1f} ms)"
+        )
+        parts = [head, self.table()]
+        parts.extend(k.describe() for k in self.kinks)
+        if self.taylor is not None:
+            parts.append(self.taylor.describe())
+        parts.extend(self.notes)
+        return "\n".join(parts)
+
+
+class GradientMismatch(AssertionError):
+    """A derivative disagrees with the reference beyond what the reference can vouch for.
+
+    An ``AssertionError``, so pytest shows the table; the full result is ``.report``.
+    """
+
+    def __init__(self, report: CheckReport) -> None:
+        super().__init__(str(report))
+        self.report = report

@@ -1,0 +1,156 @@
+"""check_gradient & co: correct derivatives pass, wrong ones are caught and located."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import diffkit as dk
+from diffkit import catalog, truth
+from diffkit.verify import GradientMismatch, check_backward, taylor_test
+
+
+def f_smooth(x):
+    return np.sum(np.sin(x) * x**2)
+
+
+def g_smooth(x):
+    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+
+
+def wrong_at(i, delta):
+    def g(x):
+        out = np.array(g_smooth(x), dtype=np.float64)
+        out[i] *= 1 + delta
+        return out.astype(np.asarray(x).dtype)
+
+    return g
+
+
+X = np.linspace(0.2, 1.3, 6)
+
+
+@pytest.mark.parametrize(
+    "name", ["rosenbrock2", "rosenbrock10", "seed_abc", "logsumexp", "softmax_xent", "mlp_tanh"]
+)
+def test_catalog_truth_gradient_passes(name):
+    f = catalog.get(name)
+    x = np.asarray(f.points[0], dtype=float)
+    report = dk.check_gradient(f, truth.gradient(f, x), x)
+    assert report.passed
+
+
+def test_hand_written_gradient_passes_both_modes():
+    assert dk.check_gradient(f_smooth, g_smooth, X).passed
+    assert dk.check_gradient(f_smooth, g_smooth, X, mode="directions").passed
+
+
+def test_one_wrong_component_is_caught_with_its_index_and_labels():
+    with pytest.raises(GradientMismatch, match=r"x\[3\]") as info:
+        dk.check_gradient(f_smooth, wrong_at(3, 1e-6), X)
+    message = str(info.value)
+    assert "yours" in message
+    assert "symbolic" in message
+    assert info.value.report.failed.tolist() == [3]
+
+
+def test_untraceable_function_uses_richardson_and_still_catches():
+    def branchy(x):
+        return np.sum(np.sin(x) * x**2) if x[0] > 0 else 0.0
+
+    assert dk.check_gradient(branchy, g_smooth, X).method == "fd-richardson"
+    with pytest.raises(GradientMismatch, match=r"fd-richardson") as info:
+        dk.check_gradient(branchy, wrong_at(2, 1e-6), X)
+    assert info.value.report.failed.tolist() == [2]
+
+
+def test_large_n_directions_catch_and_bisection_locates():
+    x = np.linspace(-2, 2, 500)
+    assert dk.check_gradient(f_smooth, g_smooth, x).mode == "directions"
+    with pytest.raises(GradientMismatch, match=r"x\[137\]"):
+        dk.check_gradient(f_smooth, wrong_at(137, 1e-4), x)
+
+
+@pytest.mark.parametrize(
+    ("f", "point", "yours", "kink"),
+    [
+        (lambda x: np.sum(np.maximum(x, 0.0)), [0.0, 1.0], [0.5, 1.0], 0),
+        (lambda x: np.sum(np.abs(x)), [1.0, 0.0], [1.0, -0.3], 1),
+    ],
+)
+def test_subgradient_at_a_kink_passes_with_a_note(f, point, yours, kink):
+    report = dk.check_gradient(f, np.array(yours), np.array(point))
+    assert report.passed
+    assert f"kink at x[{kink}]" in str(report)
+
+
+def test_value_outside_the_one_sided_derivatives_fails_at_a_kink():
+    with pytest.raises(GradientMismatch, match=r"kink at x\[0\]"):
+        dk.check_gradient(lambda x: np.sum(np.abs(x)), np.array([1.5]), np.array([0.0]))
+
+
+def test_float32_correct_passes_and_1e3_is_caught():
+    x = X.astype(np.float32)
+    assert dk.check_gradient(f_smooth, g_smooth, x).passed
+    with pytest.raises(GradientMismatch, match=r"x\[1\]"):
+        dk.check_gradient(f_smooth, wrong_at(1, 1e-3), x)
+
+
+def test_directions_mode_is_deterministic():
+    x = np.linspace(-1, 1, 50)
+    a = dk.check_gradient(f_smooth, g_smooth, x, mode="directions", seed=7)
+    b = dk.check_gradient(f_smooth, g_smooth, x, mode="directions", seed=7)
+    np.testing.assert_array_equal(a.reference, b.reference)
+    np.testing.assert_array_equal(a.tolerance, b.tolerance)
+
+
+def test_taylor_slope_is_two_for_correct_and_one_for_wrong():
+    d = np.random.default_rng(0).standard_normal(X.size)
+    g = g_smooth(X)
+    assert taylor_test(f_smooth, g, X, d).slope == pytest.approx(2.0, abs=0.1)
+    assert taylor_test(f_smooth, g * 1.1, X, d).slope == pytest.approx(1.0, abs=0.1)
+
+
+def test_user_rtol_and_atol_are_honoured():
+    wrong = wrong_at(2, 1e-3)
+    with pytest.raises(GradientMismatch):
+        dk.check_gradient(f_smooth, wrong, X)
+    assert dk.check_gradient(f_smooth, wrong, X, rtol=1e-2).passed
+    assert dk.check_gradient(f_smooth, wrong, X, atol=1e-2).passed
+    with pytest.raises(ValueError, match="rtol"):
+        dk.check_gradient(f_smooth, g_smooth, X, rtol=-1.0)
+
+
+def test_check_jacobian():
+    def F(x):
+        return np.array([x[0] * x[1], np.sin(x[0]) + x[1] ** 2])
+
+    x = np.array([0.7, -1.2])
+    J = np.array([[x[1], x[0]], [np.cos(x[0]), 2 * x[1]]])
+    assert dk.check_jacobian(F, J, x, rtol=1e-6).passed
+    bad = J.copy()
+    bad[1, 0] *= 1 + 1e-6
+    with pytest.raises(GradientMismatch, match=r"J\[1,0\]"):
+        dk.check_jacobian(F, bad, x)
+
+
+def test_check_hessian():
+    f = catalog.get("rosenbrock2")
+    x = np.asarray(f.points[0], dtype=float)
+    H = truth.hessian(f, x)
+    assert dk.check_hessian(f, H, x).passed
+    bad = H.copy()
+    bad[0, 1] *= 1 + 1e-6
+    with pytest.raises(GradientMismatch, match=r"H\[0,1\]"):
+        dk.check_hessian(f, bad, x)
+
+
+def test_check_backward_on_our_engine():
+    report = check_backward(f_smooth, X)
+    assert report.passed
+    assert "reverse" in report.table()
+
+
+def test_shape_mismatch_names_the_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        dk.check_gradient(f_smooth, np.zeros(3), X)
