@@ -8,7 +8,11 @@ A package adds a backend by declaring, in its own ``pyproject.toml``::
 The entry point names a class (or any callable returning a ``Differentiator``);
 ``backend("mybackend", **options)`` calls it with the options. A plugin that fails
 to load is skipped with a warning naming it, so one broken package cannot take
-the rest of diffkit down.
+the rest of diffkit down. A factory may also say whether it can run here with an
+``available() -> bool`` attribute (as xarray's backends do): one whose optional
+library is not installed answers ``False`` and is left out silently, since a
+missing optional peer is normal, not a fault. diffkit's own torch and jax backends
+(``diffkit.plugins``) are declared this way.
 """
 
 from __future__ import annotations
@@ -66,7 +70,11 @@ def _plugins() -> dict[str, Factory]:
     found: dict[str, Factory] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
-            found[ep.name] = ep.load()
+            factory = ep.load()
+            check = getattr(factory, "available", None)
+            if callable(check) and not check():
+                continue  # its optional library is not installed: not listed, no warning
+            found[ep.name] = factory
         except Exception as exc:  # a broken plugin must not break diffkit
             warnings.warn(
                 f"diffkit backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
