@@ -335,3 +335,16 @@ def test_random_expression_trees_agree_with_reverse_mode(tree, x, y):
         theirs = dk.ReverseMode().gradient(f, point)
     both = np.isfinite(ours) & np.isfinite(theirs)
     assert np.allclose(ours[both], theirs[both], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [
+        ("exp(2)*x", float(np.exp(2))),
+        ("tanh(1)*x + log(3)", float(np.tanh(1))),
+        ("sin(2) + 0*x", 0.0),
+    ],
+)
+def test_constant_subexpressions_have_no_partials(text, exact):
+    """A node without symbols (exp(2)) is a constant of the program, not a crash."""
+    assert float(dk.Symbolic().derivative(text, 1.0)) == pytest.approx(exact, rel=1e-15, abs=0)

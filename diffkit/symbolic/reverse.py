@@ -33,6 +33,8 @@ Partials = list[tuple[sympy.Symbol, sympy.Expr]]
 
 def local_partials(t: sympy.Symbol, node: sympy.Expr, *, engine: str = "sympy") -> Partials:
     """The partials of ``t = node`` with respect to each symbol it uses, forward values shared."""
+    if not node.free_symbols:  # a constant node (exp(2), a folded number): no partials
+        return []
     args = node.args
     if all(a.is_Atom for a in args):
         if node.is_Add:  # a sum of distinct atoms: every partial is 1
