@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..function import as_callable, coordinate_line
+from .inputs import as_points, check_order
 from .quotients import Estimate, LineFunction, difference_quotient, finite_rows, per_point
 from .richardson import extrapolate
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
@@ -357,9 +358,10 @@ class FiniteDifference:
         Plain rules estimate their truncation error from a second evaluation at 2h
         (``with_error=False`` skips it, and ``error`` is then the rounding bound only).
         """
-        _check_order(n)
+        check_order(n)
         fn = as_callable(f)
-        points, dtype = _as_points(x)
+        points = as_points(x)
+        dtype = points.dtype
         flat = points.reshape(-1)
 
         def phi(t: np.ndarray) -> np.ndarray:
@@ -388,7 +390,8 @@ class FiniteDifference:
 
     def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[Estimate], Any]:
         """Differentiate f along each coordinate axis of x (the work of gradient and jacobian)."""
-        point, dtype = _as_points(x)
+        point = as_points(x)
+        dtype = point.dtype
         point = np.atleast_1d(point).reshape(-1)
         hs = self._per_variable_steps(point)
         parts = []
@@ -431,7 +434,8 @@ class FiniteDifference:
         goes through the same engine, auto step and fallbacks as a second derivative.
         """
         fn = as_callable(f)
-        point, dtype = _as_points(x)
+        point = as_points(x)
+        dtype = point.dtype
         point = np.atleast_1d(point).reshape(-1)
         if self.scheme == "complex":
             # Central differences of the complex-step gradient: the inner derivative is
@@ -474,25 +478,6 @@ class FiniteDifference:
         h = np.broadcast_to(np.asarray(self.h, dtype=float), direction.shape)
         used = np.abs(direction) > 0
         return float(np.min(h[used] / np.abs(direction[used])))
-
-
-def _check_order(n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"derivative order n must be an integer >= 1, got {n!r}")
-
-
-def _as_points(x: Any) -> tuple[np.ndarray, Any]:
-    """x as a float array, and the float dtype results come back in (float32 stays float32)."""
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(np.float64)
-    if arr.dtype.kind == "c":
-        raise TypeError(
-            "x must be real; complex points are what the complex step makes, not what it takes"
-        )
-    if arr.dtype.kind != "f":
-        raise TypeError(f"x must be a real number or array of them, got dtype {arr.dtype}")
-    return arr, arr.dtype
 
 
 def _cast(values: np.ndarray, dtype: Any) -> np.ndarray:

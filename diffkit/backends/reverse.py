@@ -14,17 +14,9 @@ import numpy as np
 
 from ..autodiff import engine as ad
 from ..function import as_callable
+from .inputs import as_points, check_order
 
 __all__ = ["ReverseMode"]
-
-
-def _point(x: Any) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
-        return arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"x must be real floating-point numbers, got dtype {arr.dtype}")
-    return arr
 
 
 class ReverseMode:
@@ -37,25 +29,24 @@ class ReverseMode:
 
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
         """The n-th derivative of f: R -> R at each point of x, one backward pass per order."""
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"derivative order n must be an integer >= 1, got {n!r}")
-        points = _point(x)
+        n = check_order(n)
+        points = as_points(x)
         value = np.asarray(ad.derivative(as_callable(f), int(n))(points), dtype=points.dtype)
         return value[()] if value.ndim == 0 else value
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """The gradient of f: R^n -> R at x (one backward pass)."""
-        point = _point(x)
+        point = as_points(x)
         return np.asarray(ad.grad(as_callable(f))(point), dtype=point.dtype)
 
     def jacobian(self, f: Any, x: Any) -> np.ndarray:
         """The Jacobian of f: R^n -> R^m at x, shape (m, n), from one batched backward pass."""
-        point = _point(x)
+        point = as_points(x)
         jac = np.asarray(ad.jacobian(as_callable(f))(point), dtype=point.dtype)
         return jac.reshape(-1, point.size) if point.ndim <= 1 else jac
 
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The Hessian of f: R^n -> R at x, shape (n, n), from one batched pass over the gradient."""
-        point = _point(x)
+        point = as_points(x)
         hess = np.asarray(ad.hessian(as_callable(f))(point), dtype=point.dtype)
         return hess.reshape(point.size, point.size) if point.ndim <= 1 else hess

@@ -27,26 +27,12 @@ from ..symbolic.engine import resolve_engine
 from ..symbolic.program import Program
 from ..symbolic.reverse import derivative_program
 from ..symbolic.source import default_shape, expressions_of
+from .inputs import as_points, check_order
 
 __all__ = ["Symbolic", "SymbolicResult"]
 
 _CACHE_SIZE = 256
 _cache: OrderedDict[Any, _Entry] = OrderedDict()
-
-
-def _point(x: Any) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
-        return arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"x must be real floating-point numbers, got dtype {arr.dtype}")
-    return arr
-
-
-def _order(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"derivative order n must be an integer >= 1, got {n!r}")
-    return int(n)
 
 
 @dataclass(frozen=True)
@@ -116,7 +102,7 @@ class Symbolic:
         expressions and ``Function`` objects know theirs.
         """
         shape = default_shape(f, ndim)
-        entry = self.compiled(f, shape, _order(n))
+        entry = self.compiled(f, shape, check_order(n, minimum=0))
         values = entry.program.expand()
         if shape == () and len(values) == 1:
             return values[0]
@@ -127,29 +113,27 @@ class Symbolic:
 
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
         """The exact n-th derivative of f: R -> R at each point of x, compiled and vectorized."""
-        order = _order(n)
-        if order < 1:
-            raise ValueError(f"derivative order n must be an integer >= 1, got {n!r}")
-        points = _point(x)
+        order = check_order(n)
+        points = as_points(x)
         entry = self.compiled(f, (), order, scalar="derivative (f: R -> R)")
         value = entry.compiled(points, dtype=points.dtype)[0]
         return value[()] if value.ndim == 0 else value
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """The exact gradient of f: R^n -> R at x, from one symbolic reverse pass."""
-        point = _point(x)
+        point = as_points(x)
         entry = self.compiled(f, point.shape, 1, scalar="gradient")
         return entry.compiled(*point.ravel(), dtype=point.dtype).reshape(point.shape)
 
     def jacobian(self, f: Any, x: Any) -> np.ndarray:
         """The exact Jacobian of f: R^n -> R^m at x, shape (m, n)."""
-        point = _point(x)
+        point = as_points(x)
         entry = self.compiled(f, point.shape, 1)
         return entry.compiled(*point.ravel(), dtype=point.dtype).reshape(-1, point.size)
 
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The exact Hessian of f: R^n -> R at x, shape (n, n): reverse over reverse."""
-        point = _point(x)
+        point = as_points(x)
         entry = self.compiled(f, point.shape, 2, scalar="hessian")
         values = entry.compiled(*point.ravel(), dtype=point.dtype)
         return values.reshape(point.size, point.size)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import sympy
 
 from .. import ops
@@ -38,8 +37,6 @@ __all__ = [
     "Peer",
     "PeerUnavailable",
     "UntraceableFunctionError",
-    "as_point",
-    "check_order",
     "expression_function",
     "import_peer",
     "peer_function",
@@ -79,23 +76,6 @@ def import_peer(module: str, *, extra: str) -> ModuleType:
             f"install it with: pip install 'diffkit[{extra}]'"
         )
     return importlib.import_module(module)
-
-
-def as_point(x: Any) -> np.ndarray:
-    """x as a float array: integers become float64, anything else non-real is refused."""
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
-        return arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"x must be real floating-point numbers, got dtype {arr.dtype}")
-    return arr
-
-
-def check_order(n: Any) -> int:
-    """The derivative order as an int >= 1."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"derivative order n must be an integer >= 1, got {n!r}")
-    return int(n)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from . import Peer, as_point, check_order, import_peer, peer_function, peer_installed
+from ..backends.inputs import as_points, check_order
+from . import Peer, import_peer, peer_function, peer_installed
 
 __all__ = ["JaxBackend"]
 
@@ -83,7 +84,7 @@ class JaxBackend:
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
         """The n-th derivative of f: R -> R at each point of x: nested ``grad``, ``vmap``-ed."""
         order = check_order(n)
-        points = as_point(x)
+        points = as_points(x)
         with self._x64():
             flat = self._jnp.asarray(points.reshape(-1))
             d = peer_function(f, flat[0] if flat.size else flat.sum(), self._peer)
@@ -94,14 +95,14 @@ class JaxBackend:
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """The gradient of f: R^n -> R at x (one reverse pass)."""
-        point = as_point(x)
+        point = as_points(x)
         with self._x64():
             a = self._jnp.asarray(point)
             return np.array(self._jax.grad(peer_function(f, a, self._peer))(a), dtype=point.dtype)
 
     def jacobian(self, f: Any, x: Any) -> np.ndarray:
         """The Jacobian of f: R^n -> R^m at x, shape (m, n), one reverse pass per output."""
-        point = as_point(x)
+        point = as_points(x)
         with self._x64():
             a = self._jnp.asarray(point)
             jac = self._jax.jacrev(peer_function(f, a, self._peer))(a)
@@ -109,7 +110,7 @@ class JaxBackend:
 
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The Hessian of f: R^n -> R at x, shape (n, n): forward over reverse."""
-        point = as_point(x)
+        point = as_points(x)
         with self._x64():
             a = self._jnp.asarray(point)
             hess = self._jax.hessian(peer_function(f, a, self._peer))(a)

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import Peer, as_point, check_order, import_peer, peer_function, peer_installed
+from ..backends.inputs import as_points, check_order
+from . import Peer, import_peer, peer_function, peer_installed
 
 __all__ = ["TorchBackend"]
 
@@ -80,7 +81,7 @@ class TorchBackend:
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
         """The n-th derivative of f: R -> R at each point of x: nested ``grad``, ``vmap``-ed."""
         order = check_order(n)
-        points = as_point(x)
+        points = as_points(x)
         flat = self._tensor(points).reshape(-1)
         example = flat[0] if flat.numel() else self._torch.zeros((), dtype=flat.dtype)
         d = peer_function(f, example, self._peer)
@@ -91,21 +92,21 @@ class TorchBackend:
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """The gradient of f: R^n -> R at x (one reverse pass)."""
-        point = as_point(x)
+        point = as_points(x)
         t = self._tensor(point)
         grad = self._torch.func.grad(peer_function(f, t, self._peer))(t)
         return self._numpy(grad, point.dtype)
 
     def jacobian(self, f: Any, x: Any) -> np.ndarray:
         """The Jacobian of f: R^n -> R^m at x, shape (m, n), one reverse pass per output."""
-        point = as_point(x)
+        point = as_points(x)
         t = self._tensor(point)
         jac = self._torch.func.jacrev(peer_function(f, t, self._peer))(t)
         return self._numpy(jac, point.dtype).reshape(-1, point.size)
 
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The Hessian of f: R^n -> R at x, shape (n, n): reverse over reverse."""
-        point = as_point(x)
+        point = as_points(x)
         t = self._tensor(point)
         jacrev = self._torch.func.jacrev
         hess = jacrev(jacrev(peer_function(f, t, self._peer)))(t)

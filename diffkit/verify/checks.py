@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import engine as ad
+from ..backends.inputs import as_points
 from ..backends.steps import machine_epsilon, step_scale
 from ..function import as_callable
 from .reference import (
@@ -51,11 +52,7 @@ Derivative = Callable[..., Any] | np.ndarray | Any
 
 
 def _point(x: Any) -> tuple[np.ndarray, Any]:
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"x must be real floating-point numbers, got dtype {arr.dtype}")
+    arr = as_points(x)
     if arr.ndim > 1:
         raise ValueError(f"x must be a number or a 1-D array, got shape {arr.shape}; flatten it")
     return arr, arr.dtype
