@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import catalog
 from .backends import available
+from .backends.registry import plugin_names
 from .function import Function, Point
 from .parse import ParseError
 from .sweep import DEFAULT_STEPS, sweep
@@ -103,7 +104,8 @@ def _dtypes(text: str) -> list[str]:
 
 
 def _backends(text: str | None) -> list[str]:
-    names = list(DEFAULT_BACKENDS) if text is None else _split(text)
+    # By default every method diffkit has, and installed peers (torch, jax) beside them.
+    names = [*DEFAULT_BACKENDS, *plugin_names()] if text is None else _split(text)
     known = available()
     for name in names:
         if name not in known:

@@ -117,3 +117,11 @@ def test_a_broken_plugin_is_a_warning_not_a_crash(monkeypatch):
         names = dk.available()
     assert "fd" in names
     assert "broken" not in names
+
+
+def test_plugin_names_are_the_installed_peers_only():
+    from diffkit.backends.registry import plugin_names
+
+    names = plugin_names()
+    assert set(names) <= set(dk.available())
+    assert not set(names) & {"fd", "fd-richardson", "complex-step", "reverse", "symbolic"}

@@ -33,6 +33,7 @@ __all__ = [
     "available",
     "backend",
     "factories",
+    "plugin_names",
     "register",
 ]
 
@@ -86,6 +87,11 @@ def _plugins() -> dict[str, Factory]:
 def factories() -> dict[str, Factory]:
     """Every backend constructor by name: built-ins, then plugins, then ``register``-ed ones."""
     return {**_BUILTIN, **_plugins(), **_REGISTERED}
+
+
+def plugin_names() -> tuple[str, ...]:
+    """Names of the installed third-party backends (entry points), sorted."""
+    return tuple(sorted(set(_plugins()) - set(_BUILTIN)))
 
 
 def available() -> tuple[str, ...]:
