@@ -154,3 +154,116 @@ def test_check_backward_on_our_engine():
 def test_shape_mismatch_names_the_shapes():
     with pytest.raises(ValueError, match="shape"):
         dk.check_gradient(f_smooth, np.zeros(3), X)
+
+
+def F_vec(x):
+    return np.array([x[0] * x[1], np.sin(x[0]) + x[1] ** 2, np.sum(np.exp(0.1 * x))])
+
+
+def J_vec(x):
+    return np.array(
+        [
+            [x[1], x[0]],
+            [np.cos(x[0]), 2 * x[1]],
+            [0.1 * np.exp(0.1 * x[0]), 0.1 * np.exp(0.1 * x[1])],
+        ]
+    )
+
+
+XJ = np.array([0.7, -1.2])
+
+
+def F_wide(x):
+    return np.array([np.sum(np.sin(x) * x**2), np.sum(np.cos(x) * x), x[3] * x[137]])
+
+
+def J_wide(x):
+    out = np.zeros((3, x.size))
+    out[0] = g_smooth(x)
+    out[1] = np.cos(x) - x * np.sin(x)
+    out[2, 3], out[2, 137] = x[137], x[3]
+    return out
+
+
+XW = np.linspace(-2, 2, 150)
+
+
+@pytest.mark.parametrize("mode", ["components", "directions"])
+def test_correct_jacobian_passes_both_modes(mode):
+    report = dk.check_jacobian(F_vec, J_vec(XJ), XJ, mode=mode)
+    assert report.passed
+    assert report.mode == mode
+
+
+@pytest.mark.parametrize("mode", ["components", "directions"])
+def test_jacobian_wrong_in_one_entry_is_caught_with_row_and_column(mode):
+    bad = J_vec(XJ)
+    bad[1, 0] *= 1 + 1e-6
+    with pytest.raises(GradientMismatch, match=r"J\[1,0\]") as info:
+        dk.check_jacobian(F_vec, bad, XJ, mode=mode)
+    report = info.value.report
+    assert [report.index[i] for i in report.failed if report.index[i].startswith("J[")] == [
+        "J[1,0]"
+    ]
+
+
+def test_large_n_jacobian_directions_catch_and_bisection_locates():
+    assert dk.check_jacobian(F_wide, J_wide, XW).mode == "directions"
+    bad = J_wide(XW)
+    bad[1, 137] *= 1 + 1e-6
+    with pytest.raises(GradientMismatch, match=r"J\[1,137\]") as info:
+        dk.check_jacobian(F_wide, bad, XW)
+    assert "bisection located 1 entries" in str(info.value)
+
+
+def test_jacobian_directions_mode_is_deterministic():
+    a = dk.check_jacobian(F_wide, J_wide, XW, mode="directions", seed=3)
+    b = dk.check_jacobian(F_wide, J_wide, XW, mode="directions", seed=3)
+    assert a.index == b.index
+    np.testing.assert_array_equal(a.reference, b.reference)
+    np.testing.assert_array_equal(a.tolerance, b.tolerance)
+    np.testing.assert_array_equal(a.taylor.remainder, b.taylor.remainder)
+
+
+def test_jacobian_taylor_slope_is_two_for_correct_and_one_for_wrong():
+    good = dk.check_jacobian(F_vec, J_vec(XJ), XJ)
+    assert good.taylor.slope == pytest.approx(2.0, abs=0.2)
+    bad = J_vec(XJ)
+    bad[1, 0] *= 1.1
+    wrong = dk.check_jacobian(F_vec, bad, XJ, raise_on_failure=False)
+    assert not wrong.passed
+    assert wrong.taylor.slope == pytest.approx(1.0, abs=0.1)
+    assert "Taylor test: remainder slope" in str(wrong)
+
+
+def test_taylor_test_takes_a_jacobian():
+    d = np.random.default_rng(1).standard_normal(XJ.size)
+    assert taylor_test(F_vec, J_vec(XJ), XJ, d).slope == pytest.approx(2.0, abs=0.2)
+    assert taylor_test(F_vec, J_vec(XJ) * 1.1, XJ, d).slope == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("mode", ["components", "directions"])
+def test_check_hessian_both_modes(mode):
+    f = catalog.get("rosenbrock10")
+    x = np.asarray(f.points[0], dtype=float)
+    H = truth.hessian(f, x)
+    report = dk.check_hessian(f, H, x, mode=mode)
+    assert report.passed
+    assert report.taylor.slope == pytest.approx(2.0, abs=0.2)
+    bad = H.copy()
+    bad[2, 3] *= 1 + 1e-6
+    with pytest.raises(GradientMismatch, match=r"H\[2,3\]") as info:
+        dk.check_hessian(f, bad, x, mode=mode)
+    report = info.value.report
+    assert [report.index[i] for i in report.failed if report.index[i].startswith("H[")] == [
+        "H[2,3]"
+    ]
+    wrong = bad.copy()
+    wrong[2, 3] *= 1.1
+    slope = dk.check_hessian(f, wrong, x, mode=mode, raise_on_failure=False).taylor.slope
+    assert slope == pytest.approx(1.0, abs=0.1)
+
+
+def test_check_jacobian_validates_mode():
+    with pytest.raises(ValueError, match="mode"):
+        dk.check_jacobian(F_vec, J_vec(XJ), XJ, mode="sideways")

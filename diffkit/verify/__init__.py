@@ -6,7 +6,8 @@ symbolic where f traces, else Richardson-extrapolated finite differences, and th
 tolerance comes from the reference's error and the dtype, not a fixed constant.
 """
 
-from .checks import check_backward, check_gradient, check_hessian, check_jacobian
+from .checks import check_backward, check_gradient
+from .matrices import check_hessian, check_jacobian
 from .reference import taylor_test
 from .report import CheckReport, GradientMismatch, Kink, TaylorResult
 

@@ -1,4 +1,4 @@
-"""check_gradient, check_jacobian, check_hessian, check_backward: pass or raise a table.
+"""check_gradient and check_backward: pass or raise a table (matrices: ``matrices.py``).
 
 Tolerance, per entry: ``max(reference bound, base)`` where the reference bound is
 what the reference can vouch for (Richardson: ``SAFETY`` x its error estimate;
@@ -31,17 +31,14 @@ from ..backends.steps import machine_epsilon, step_scale
 from ..function import as_callable
 from .reference import (
     ROUNDING,
-    Reference,
     directional,
     one_sided,
     reference_gradient,
-    reference_hessian,
-    reference_jacobian,
     taylor_test,
 )
 from .report import MAX_ROWS, CheckReport, GradientMismatch, Kink
 
-__all__ = ["check_backward", "check_gradient", "check_hessian", "check_jacobian"]
+__all__ = ["check_backward", "check_gradient"]
 
 DIRECTIONS_FROM = 33
 DIRECTIONS = 3
@@ -72,6 +69,15 @@ def _options(rtol: float | None, atol: float | None) -> None:
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is not None and not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _modes(mode: str, method: str, directions: int) -> None:
+    if mode not in ("auto", "components", "directions"):
+        raise ValueError(f"mode must be 'auto', 'components' or 'directions', got {mode!r}")
+    if method not in ("auto", "symbolic", "fd"):
+        raise ValueError(f"method must be 'auto', 'symbolic' or 'fd', got {method!r}")
+    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
+        raise ValueError(f"directions must be an integer >= 1, got {directions!r}")
 
 
 def _tolerance(
@@ -195,12 +201,7 @@ def check_gradient(
     """
     start = time.perf_counter()
     _options(rtol, atol)
-    if mode not in ("auto", "components", "directions"):
-        raise ValueError(f"mode must be 'auto', 'components' or 'directions', got {mode!r}")
-    if method not in ("auto", "symbolic", "fd"):
-        raise ValueError(f"method must be 'auto', 'symbolic' or 'fd', got {method!r}")
-    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
-        raise ValueError(f"directions must be an integer >= 1, got {directions!r}")
+    _modes(mode, method, directions)
     point, dtype = _point(x)
     fn = as_callable(f)
     x64 = np.atleast_1d(point).astype(np.float64)
@@ -281,94 +282,6 @@ def check_gradient(
         nfev=nfev,
         seconds=time.perf_counter() - start,
         accepted=tuple(sorted(accepted)),
-    )
-    return _finish(report, raise_on_failure)
-
-
-def _matrix_report(
-    kind: str,
-    prefix: str,
-    ref: Reference,
-    yours: np.ndarray,
-    floor: Any,
-    eps: float,
-    rtol: float | None,
-    atol: float | None,
-    label: str,
-    start: float,
-) -> CheckReport:
-    tol = _tolerance(ref.value, ref.error, floor, eps, rtol, atol)
-    rows, cols = ref.value.shape
-    index = [f"{prefix}[{i},{j}]" for i in range(rows) for j in range(cols)]
-    ok = np.abs(yours - ref.value) <= tol
-    return CheckReport(
-        kind=kind,
-        method=ref.method,
-        mode="components",
-        index=index,
-        yours=yours.reshape(-1),
-        reference=ref.value.reshape(-1),
-        tolerance=tol.reshape(-1),
-        passed=bool(np.all(ok)),
-        label=label,
-        nfev=ref.nfev + 1,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def check_jacobian(
-    f: Any,
-    jac: Derivative,
-    x: Any,
-    *,
-    rtol: float | None = None,
-    atol: float | None = None,
-    method: str = "auto",
-    label: str = "yours",
-    raise_on_failure: bool = True,
-) -> CheckReport:
-    """Check a Jacobian (m, n) of f: R^n -> R^m at x, entry by entry (see ``check_gradient``)."""
-    start = time.perf_counter()
-    _options(rtol, atol)
-    point, dtype = _point(x)
-    x64 = np.atleast_1d(point).astype(np.float64)
-    fn = as_callable(f)
-    ref = reference_jacobian(f, x64, method=method)
-    yours = _yours(jac, point, ref.value.shape, "Jacobian")
-    fx = np.abs(np.asarray(fn(x64), dtype=float)).reshape(-1, 1)
-    floor = fx / step_scale(x64).reshape(1, -1)
-    report = _matrix_report(
-        "jacobian", "J", ref, yours, floor, machine_epsilon(dtype), rtol, atol, label, start
-    )
-    return _finish(report, raise_on_failure)
-
-
-def check_hessian(
-    f: Any,
-    hess: Derivative,
-    x: Any,
-    *,
-    rtol: float | None = None,
-    atol: float | None = None,
-    method: str = "auto",
-    label: str = "yours",
-    raise_on_failure: bool = True,
-) -> CheckReport:
-    """Check a Hessian (n, n) of f: R^n -> R at x, entry by entry.
-
-    The reference is symbolic where f traces, else Richardson columns of diffkit's
-    reverse-mode gradient; the rounding floor is max |H| (second derivatives combine
-    terms of the Hessian's size).
-    """
-    start = time.perf_counter()
-    _options(rtol, atol)
-    point, dtype = _point(x)
-    x64 = np.atleast_1d(point).astype(np.float64)
-    ref = reference_hessian(f, x64, method=method)
-    yours = _yours(hess, point, ref.value.shape, "Hessian")
-    floor = float(np.max(np.abs(ref.value))) if ref.value.size else 0.0
-    report = _matrix_report(
-        "hessian", "H", ref, yours, floor, machine_epsilon(dtype), rtol, atol, label, start
     )
     return _finish(report, raise_on_failure)
 

@@ -31,6 +31,7 @@ __all__ = [
     "SAFETY",
     "Reference",
     "directional",
+    "directional_vector",
     "one_sided",
     "reference_gradient",
     "reference_hessian",
@@ -139,36 +140,52 @@ def reference_hessian(f: Any, x: np.ndarray, *, method: str = "auto") -> Referen
 
 
 def _line(f: Callable[..., Any], x: np.ndarray, d: np.ndarray) -> Callable[[Any], np.ndarray]:
-    """t -> f(x + t d), elementwise over an array of t (what ``estimate`` differentiates)."""
+    """t -> f(x + t d) for an array t of shape (k,): values of shape (k, m), f flattened."""
 
     def phi(t: Any) -> np.ndarray:
-        ts = np.asarray(t, dtype=float)
-        out = [float(np.asarray(f(x + ti * d))) for ti in ts.reshape(-1)]
-        return np.asarray(out).reshape(ts.shape)
+        ts = np.asarray(t, dtype=float).reshape(-1)
+        return np.stack([np.asarray(f(x + ti * d), dtype=float).reshape(-1) for ti in ts])
 
     return phi
 
 
-def directional(f: Callable[..., Any], x: np.ndarray, d: np.ndarray) -> tuple[float, float, int]:
-    """The derivative of f along d at x by 1-D Richardson: (value, error bound, nfev).
+def directional_vector(
+    f: Callable[..., Any], x: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The derivative of F: R^n -> R^m along d at x by 1-D Richardson: (value, bound, nfev).
 
-    Richardson can stop at steps too coarse for a function that oscillates faster than
-    d's scale (sin(1e4 x)), with an error estimate as large as the value; then it runs
-    again on a scale ``SHRINK`` times smaller, up to ``RETRIES`` times, keeping the
-    estimate with the smallest error.
+    value and bound have shape (m,). Richardson keeps one error estimate per point, the
+    largest over the outputs, so every component gets that bound (conservative where
+    the outputs differ in size). Richardson can stop at steps too coarse for a function
+    that oscillates faster than d's scale (sin(1e4 x)), with an error estimate as large
+    as the value; then it runs again on a scale ``SHRINK`` times smaller, up to
+    ``RETRIES`` times, keeping the estimate with the smallest error.
     """
-    best: tuple[float, float] = (float("nan"), np.inf)
+    line = _line(f, x, d)
+    origin = np.zeros(1)
+    best: tuple[np.ndarray, float] = (np.full(1, np.nan), np.inf)
     nfev = 0
     for k in range(RETRIES + 1):
         fd = FiniteDifference(richardson=True, scale=SHRINK**-k)
-        result = fd.estimate(_line(f, x, d), 0.0)
-        nfev += int(result.nfev)
-        value, error = float(result.value), float(result.error)
-        if np.isfinite(value) and np.isfinite(error) and error < best[1]:
+        result = fd._estimate_line(line, origin, 1, "auto", np.float64)
+        nfev += int(np.max(result.nfev))
+        value = np.asarray(result.value, dtype=float).reshape(-1)
+        error = float(np.max(np.asarray(result.error, dtype=float)))
+        if np.all(np.isfinite(value)) and np.isfinite(error) and error < best[1]:
             best = (value, error)
-        if best[1] <= CONVERGED * abs(best[0]):
+        if best[1] <= CONVERGED * float(np.max(np.abs(best[0]))):
             break
-    return best[0], SAFETY * best[1], nfev
+    bound = np.full(best[0].shape, SAFETY * best[1])
+    return best[0], bound, nfev
+
+
+def directional(f: Callable[..., Any], x: np.ndarray, d: np.ndarray) -> tuple[float, float, int]:
+    """The derivative of f: R^n -> R along d at x: (value, error bound, nfev).
+
+    The scalar case of ``directional_vector``.
+    """
+    value, bound, nfev = directional_vector(f, x, d)
+    return float(value[0]), float(bound[0]), nfev
 
 
 def one_sided(f: Any, x: np.ndarray, i: int, yours: float, tol: float, index: str) -> Kink | None:
@@ -195,16 +212,19 @@ def taylor_test(
 ) -> TaylorResult:
     """Fit the slope of log r(t) over the four smallest t = 2^-k with r above rounding.
 
-    Needs no step choice: below the rounding level (r < ROUNDING eps |f|) the points
-    are dropped; a correct gradient gives 2 (3 where the curvature along d vanishes).
+    ``g`` is a gradient (n,) of f: R^n -> R or a Jacobian (m, n) of F: R^n -> R^m, and
+    r(t) = ||F(x + t d) - F(x) - t g d||. Needs no step choice: below the rounding level
+    (r < ROUNDING eps ||F||) the points are dropped; a correct derivative gives 2 (3
+    where the curvature along d vanishes), a wrong one 1.
     """
     t = 2.0 ** -np.arange(1, levels + 1)
-    f0 = float(np.asarray(f(x)))
-    slope_gd = float(np.dot(g, d))
+    f0 = np.asarray(f(x), dtype=float).reshape(-1)
+    slope_gd = (np.asarray(g, dtype=float) @ d).reshape(-1)
     with np.errstate(all="ignore"):
-        ft = np.array([float(np.asarray(f(x + ti * d))) for ti in t])
-        r = np.abs(ft - f0 - t * slope_gd)
-    noise = SAFETY * ROUNDING * EPS64 * np.maximum(np.abs(ft), abs(f0))
+        ft = np.stack([np.asarray(f(x + ti * d), dtype=float).reshape(-1) for ti in t])
+        r = np.linalg.norm(ft - f0 - t[:, None] * slope_gd, axis=1)
+        size = np.maximum(np.linalg.norm(ft, axis=1), np.linalg.norm(f0))
+    noise = SAFETY * ROUNDING * EPS64 * size
     usable = np.flatnonzero(np.isfinite(r) & (r > noise))
     if usable.size >= 2:
         # the smallest usable t, contiguous from the last one above noise

@@ -18,10 +18,10 @@ MAX_ROWS = 10
 
 @dataclass(frozen=True)
 class TaylorResult:
-    """The step-free Taylor test: how r(t) = |f(x+td) - f(x) - t<g,d>| shrinks with t.
+    """The step-free Taylor test: how r(t) = ||F(x+td) - F(x) - t J d|| shrinks with t.
 
-    r(t) ~ t^2 for a correct gradient and ~ t for a wrong one; ``slope`` is the fitted
-    log-log slope over the smallest t still above rounding noise (NaN when too few are).
+    J is a gradient, a Jacobian, or a Hessian (then F is the gradient); r(t) ~ t^2 for a
+    correct one and ~ t for a wrong one; ``slope`` is the fitted log-log slope over the smallest t still above rounding noise (NaN when too few are).
     """
 
     slope: float
@@ -31,7 +31,10 @@ class TaylorResult:
     def describe(self) -> str:
         if not np.isfinite(self.slope):
             return "Taylor test: inconclusive (remainder at rounding level for every t)"
-        return f"Taylor test: remainder slope {self.slope:.2f} (expected 2 for a correct gradient)"
+        return (
+            f"Taylor test: remainder slope {self.slope:.2f} "
+            "(expected 2 for a correct derivative, 1 for a wrong one)"
+        )
 
 
 @dataclass(frozen=True)
