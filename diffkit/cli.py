@@ -144,13 +144,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     functions, frame = _run(args)
     name = args.name or ("custom" if args.expr is not None and not args.functions else "catalog")
     out = Path(args.out) / name
-    index = write_report(
-        frame,
-        functions,
-        out,
-        title=f"diffkit report: {name}",
-        metadata={"args": args.argv, "steps": args.steps, "backends": _backends(args.backends)},
-    )
+    try:
+        index = write_report(
+            frame,
+            functions,
+            out,
+            title=f"diffkit report: {name}",
+            metadata={"args": args.argv, "steps": args.steps, "backends": _backends(args.backends)},
+        )
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
     print(index)
     print(_summary_line(functions, frame, time.perf_counter() - start))
     return 0

@@ -160,3 +160,13 @@ def test_python_m_diffkit_list_works() -> None:
     assert result.returncode == 0, result.stderr
     assert "rosenbrock100" in result.stdout
     assert "fd-richardson" in result.stdout
+
+
+def test_report_refuses_to_replace_a_folder_of_other_files(tmp_path, capsys):
+    target = tmp_path / "catalog"
+    target.mkdir()
+    (target / "thesis.tex").write_text("precious")
+    code = main(["report", "--functions", "exp", "--out", str(tmp_path), "--steps", "5"])
+    assert code == 2
+    assert "thesis.tex" in capsys.readouterr().err
+    assert (target / "thesis.tex").read_text() == "precious"

@@ -224,9 +224,13 @@ def test_markdown_references_the_pngs_by_relative_path(report: Path) -> None:
 
 
 def test_csv_round_trips_to_the_same_frame_shape(report: Path, frame: pd.DataFrame) -> None:
+    """sweep.csv holds every column but the timings, which timings.csv holds row for row."""
     back = pd.read_csv(report.parent / "sweep.csv")
-    assert back.shape == frame.shape
-    assert list(back.columns) == list(frame.columns)
+    assert back.shape == (len(frame), frame.shape[1] - 1)
+    assert list(back.columns) == [c for c in frame.columns if c != "seconds"]
+    timings = pd.read_csv(report.parent / "timings.csv")
+    assert len(timings) == len(frame)
+    assert "seconds" in timings.columns
     summary = pd.read_csv(report.parent / "summary.csv")
     assert {"best_err", "best_h", "predicted_h", "predicted_err", "order"} <= set(summary.columns)
 
@@ -295,3 +299,43 @@ def test_points_of_many_variables_get_a_chart_each(tmp_path: Path) -> None:
     assert frame["point"].nunique() == len(f.points) == 2
     index = write_report(frame, [f], tmp_path, title="t", metadata={})
     assert len(list((index.parent / "figures").glob("*.png"))) == 2
+
+
+def test_two_sweeps_of_the_same_grid_write_the_same_data_bytes(
+    functions: list[Function], tmp_path: Path
+) -> None:
+    """Timings change between runs; the data file does not."""
+    from diffkit.sweep import sweep
+
+    grid = tuple(np.logspace(-8, 0, 5))
+    first = write_report(sweep(functions, steps=grid), functions, tmp_path / "a", title="t")
+    second = write_report(sweep(functions, steps=grid), functions, tmp_path / "b", title="t")
+    assert (first.parent / "sweep.csv").read_bytes() == (second.parent / "sweep.csv").read_bytes()
+
+
+def test_an_interrupted_report_leaves_the_previous_one_whole(
+    frame: pd.DataFrame, functions: list[Function], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diffkit.report import writer
+
+    target = tmp_path / "report"
+    good = write_report(frame, functions, target, title="good")
+    before = good.read_bytes()
+
+    def fail(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "html_page", fail)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(frame, functions, target, title="interrupted")
+    assert good.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no half-built folder left
+
+
+def test_a_folder_holding_other_files_is_never_replaced(
+    frame: pd.DataFrame, functions: list[Function], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"notes\.txt"):
+        write_report(frame, functions, tmp_path, title="t")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -26,6 +29,7 @@ from .tables import failure_table, summary_table
 __all__ = ["write_report"]
 
 _SWEEP_ORDER = ["function", "point", "dtype", "backend", "method", "h", "component"]
+_TIMING_COLUMNS = ["seconds"]
 
 
 def _function_map(functions: Iterable[Function] | Mapping[str, Function]) -> dict[str, Function]:
@@ -92,13 +96,34 @@ def write_report(
     """Write the report of ``frame`` into ``out_dir`` and return the path of its ``index.html``.
 
     Files: ``index.html`` (self-contained), ``report.md``, ``figures/*.png`` (one
-    V-curve per function, point and dtype), ``sweep.csv`` (the whole frame),
-    ``summary.csv`` and ``metadata.json``. ``functions`` supply the expression, the
+    V-curve per function, point and dtype), ``sweep.csv`` (the whole frame but its
+    timings, which go to ``timings.csv``), ``summary.csv`` and ``metadata.json``. ``functions`` supply the expression, the
     ``why`` line and the theory for the charts; functions of the frame that are not
     among them still appear in the tables. ``metadata`` entries (such as ``args``)
     are added to ``metadata.json``.
     """
-    folder = Path(out_dir)
+    final = Path(out_dir)
+    _check_replaceable(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a sibling folder and swap it in at the end: an interrupted run never
+    # leaves a half-written report over a good one.
+    folder = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        _write_files(frame, functions, folder, title, metadata)
+        _swap_into_place(folder, final)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return final / "index.html"
+
+
+def _write_files(
+    frame: pd.DataFrame,
+    functions: Iterable[Function] | Mapping[str, Function],
+    folder: Path,
+    title: str,
+    metadata: Mapping[str, Any] | None,
+) -> None:
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     funcs = _function_map(functions)
     summary = summary_table(frame, funcs)
@@ -106,8 +131,16 @@ def write_report(
     charts = _charts(frame, funcs, folder)
 
     ordered = frame.sort_values(_SWEEP_ORDER, kind="mergesort", na_position="last")
+    # Timings differ from run to run; they get their own file, so that sweep.csv is
+    # byte-identical between two runs of the same sweep.
+    data = ordered.drop(columns=[c for c in _TIMING_COLUMNS if c in ordered.columns])
     (folder / "sweep.csv").write_bytes(
-        ordered.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        data.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    )
+    timing_keys = [c for c in _SWEEP_ORDER if c in ordered.columns]
+    timings = ordered[timing_keys + [c for c in _TIMING_COLUMNS if c in ordered.columns]]
+    (folder / "timings.csv").write_bytes(
+        timings.to_csv(index=False, lineterminator="\n").encode("utf-8")
     )
     (folder / "summary.csv").write_bytes(
         summary.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -119,6 +152,44 @@ def write_report(
     (folder / "report.md").write_bytes(
         markdown_page(title, funcs, summary, failures, charts).encode("utf-8")
     )
-    index = folder / "index.html"
-    index.write_bytes(html_page(title, funcs, summary, failures, charts).encode("utf-8"))
-    return index
+    (folder / "index.html").write_bytes(
+        html_page(title, funcs, summary, failures, charts).encode("utf-8")
+    )
+
+
+_REPORT_FILES = frozenset(
+    {
+        "index.html",
+        "report.md",
+        "sweep.csv",
+        "timings.csv",
+        "summary.csv",
+        "metadata.json",
+        "figures",
+    }
+)
+
+
+def _check_replaceable(final: Path) -> None:
+    """Refuse to replace a folder that holds anything but a previous report."""
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise FileExistsError(f"{final} exists and is not a folder; choose another output folder")
+    strangers = sorted(p.name for p in final.iterdir() if p.name not in _REPORT_FILES)
+    if strangers:
+        raise FileExistsError(
+            f"{final} holds files that are not part of a diffkit report ({', '.join(strangers[:5])}); "
+            "choose an empty or new output folder"
+        )
+
+
+def _swap_into_place(built: Path, final: Path) -> None:
+    """Replace ``final`` by ``built``: two renames, the old report removed only afterwards."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}-old-{os.getpid()}")
+        final.rename(old)
+    built.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
