@@ -16,15 +16,17 @@ For the complex step, truncation is |f'''| h^2 / 6 and rounding is eps |f'|, fla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from . import truth
 from .backends.stencils import Stencil
 from .backends.steps import machine_epsilon
 from .function import Function
+
+if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
+    import pandas as pd
 
 __all__ = [
     "ErrorModel",

@@ -45,20 +45,33 @@ _NUMPY_NAMESPACE: dict[str, Any] = {
 }
 
 
-def _compile(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable[[Any], Any]:
-    """Compile ``expr`` into a callable following the module's calling convention."""
-    compiled = sympy.lambdify(list(variables), expr, modules=[_NUMPY_NAMESPACE, "numpy"], cse=True)
-    nvars = len(variables)
+class _Compiled:
+    """``expr`` as a callable following the module's calling convention, compiled on first use.
 
-    if nvars == 1:
+    lambdify costs milliseconds per expression; deferring it keeps ``import diffkit``
+    (which builds the whole catalog) from paying for functions nobody evaluates.
+    """
 
-        def univariate(x: Any) -> Any:
+    __slots__ = ("_compiled", "expr", "variables")
+
+    def __init__(self, expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> None:
+        self.expr = expr
+        self.variables = tuple(variables)
+        self._compiled: Callable[..., Any] | None = None
+
+    def _function(self) -> Callable[..., Any]:
+        if self._compiled is None:
+            self._compiled = sympy.lambdify(
+                list(self.variables), self.expr, modules=[_NUMPY_NAMESPACE, "numpy"], cse=True
+            )
+        return self._compiled
+
+    def __call__(self, x: Any) -> Any:
+        compiled = self._function()
+        nvars = len(self.variables)
+        if nvars == 1:
             value = compiled(x)
             return value + np.zeros_like(x) if np.ndim(value) < np.ndim(x) else value
-
-        return univariate
-
-    def multivariate(x: Any) -> Any:
         if len(x) != nvars:
             raise ValueError(f"expected {nvars} variables along the first axis, got {len(x)}")
         value = compiled(*x)
@@ -68,8 +81,6 @@ def _compile(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable[[A
             if np.shape(value) != batch
             else value
         )
-
-    return multivariate
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,7 +159,7 @@ class Function:
         all_tags = set(tags) | ({"multivariate"} if len(syms) > 1 else set())
         return cls(
             name=name or str(expr),
-            numpy=_compile(expr, syms),
+            numpy=_Compiled(expr, syms),
             expr=expr,
             variables=syms,
             domain=tuple(domain) if domain is not None else None,

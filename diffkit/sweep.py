@@ -20,16 +20,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from . import truth
 from .analysis import absolute_error, relative_error
 from .backends import FiniteDifference, backend
 from .backends.protocol import Differentiator
 from .function import Function, as_function, coordinate_line
+
+if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
+    import pandas as pd
 
 __all__ = ["COLUMNS", "DEFAULT_STEPS", "FD_METHODS", "FDMethod", "point_label", "sweep"]
 
@@ -321,6 +323,8 @@ def sweep(
                         partial(_run_backend, f, point, n, dtype, diff), 1, components
                     )
                     rows += _rows(f, point, n, dtype, labels, outcome, truth_values, seconds)
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
