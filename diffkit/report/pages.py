@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..function import Function
 from .figures import ERROR_FLOOR
+from .sections import Section, html_section, markdown_section
 
 __all__ = ["INTRO", "Chart", "html_page", "markdown_page", "slug"]
 
@@ -133,6 +134,7 @@ def markdown_page(
     summary: pd.DataFrame,
     failures: pd.DataFrame,
     charts: list[Chart],
+    sections: Sequence[Section] = (),
 ) -> str:
     out = [f"# {title}", "", INTRO, "", "## Summary", ""]
     out += _md_table(summary, _SUMMARY_COLUMNS) if not summary.empty else ["No rows."]
@@ -148,6 +150,8 @@ def markdown_page(
         for chart in mine:
             alt = f"{name} at {chart.point} ({chart.dtype})"
             out += [f"![{_md_escape(alt)}]({chart.path})", ""]
+    for section in sections:
+        out += ["", *markdown_section(section)]
     out += ["", "## Rows not ok", ""]
     if failures.empty:
         out.append("None: every row has status ok.")
@@ -180,6 +184,7 @@ def html_page(
     summary: pd.DataFrame,
     failures: pd.DataFrame,
     charts: list[Chart],
+    sections: Sequence[Section] = (),
 ) -> str:
     esc = html.escape
     shown = [name for name in funcs if any(c.function == name for c in charts)]
@@ -193,6 +198,7 @@ def html_page(
         f"<p>{esc(INTRO)}</p>",
         "<nav><ul>",
         *(f'<li><a href="#{anchors[n]}">{esc(n)}</a></li>' for n in shown),
+        *(f'<li><a href="#{esc(s.key)}">{esc(s.title)}</a></li>' for s in sections),
         '<li><a href="#not-ok">rows not ok</a></li></ul></nav>',
         "<h2>Summary</h2>",
         _html_table(summary, _SUMMARY_COLUMNS) if not summary.empty else "<p>No rows.</p>",
@@ -217,6 +223,7 @@ def html_page(
         mine = summary[summary["function"] == name]
         if not mine.empty:
             parts.append(_html_table(mine, _SUMMARY_COLUMNS[1:]))
+    parts += [html_section(section) for section in sections]
     parts.append('<h2 id="not-ok">Rows not ok</h2>')
     if failures.empty:
         parts.append("<p>None: every row has status ok.</p>")

@@ -14,7 +14,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pandas as pd
 from ..function import Function
 from .figures import png_bytes, vcurve_figure
 from .pages import Chart, html_page, markdown_page, slug
+from .sections import Section
 from .tables import failure_table, summary_table
 
 __all__ = ["write_report"]
@@ -92,6 +93,7 @@ def write_report(
     *,
     title: str = "diffkit report",
     metadata: Mapping[str, Any] | None = None,
+    sections: Sequence[Section] = (),
 ) -> Path:
     """Write the report of ``frame`` into ``out_dir`` and return the path of its ``index.html``.
 
@@ -100,7 +102,9 @@ def write_report(
     timings, which go to ``timings.csv``), ``summary.csv`` and ``metadata.json``. ``functions`` supply the expression, the
     ``why`` line and the theory for the charts; functions of the frame that are not
     among them still appear in the tables. ``metadata`` entries (such as ``args``)
-    are added to ``metadata.json``.
+    are added to ``metadata.json``. ``sections`` (studies built beside the sweep) follow
+    the per-function sections; their images and files are saved under their paths,
+    which must lie inside ``figures/`` or ``data/``.
     """
     final = Path(out_dir)
     _check_replaceable(final)
@@ -109,7 +113,7 @@ def write_report(
     # leaves a half-written report over a good one.
     folder = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
-        _write_files(frame, functions, folder, title, metadata)
+        _write_files(frame, functions, folder, title, metadata, sections)
         _swap_into_place(folder, final)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -123,8 +127,10 @@ def _write_files(
     folder: Path,
     title: str,
     metadata: Mapping[str, Any] | None,
+    sections: Sequence[Section] = (),
 ) -> None:
     (folder / "figures").mkdir(parents=True, exist_ok=True)
+    _write_section_files(folder, sections)
     funcs = _function_map(functions)
     summary = summary_table(frame, funcs)
     failures = failure_table(frame)
@@ -150,11 +156,26 @@ def _write_files(
         json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
     )
     (folder / "report.md").write_bytes(
-        markdown_page(title, funcs, summary, failures, charts).encode("utf-8")
+        markdown_page(title, funcs, summary, failures, charts, sections).encode("utf-8")
     )
     (folder / "index.html").write_bytes(
-        html_page(title, funcs, summary, failures, charts).encode("utf-8")
+        html_page(title, funcs, summary, failures, charts, sections).encode("utf-8")
     )
+
+
+def _write_section_files(folder: Path, sections: Sequence[Section]) -> None:
+    """Save each section's images and files; a path leaving figures/ or data/ is refused."""
+    for section in sections:
+        items = [(image.path, image.data) for image in section.images]
+        for path, data in [*items, *section.files.items()]:
+            parts = Path(path).parts
+            if len(parts) < 2 or parts[0] not in ("figures", "data") or ".." in parts:
+                raise ValueError(
+                    f"section {section.key!r}: file path {path!r} must lie in figures/ or data/"
+                )
+            target = folder / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 _REPORT_FILES = frozenset(
@@ -166,6 +187,7 @@ _REPORT_FILES = frozenset(
         "summary.csv",
         "metadata.json",
         "figures",
+        "data",
     }
 )
 

@@ -1,0 +1,168 @@
+"""A report section as data (text, tables, images, files), and its Markdown and HTML.
+
+The studies beyond the V-curves (order of accuracy, agreement, cost, precision,
+noise, expression swell, the seeds) each build one ``Section``; the pages render
+every section the same way, and the writer saves its images and files. A study
+therefore knows nothing about HTML, and the pages nothing about the studies.
+Every piece of text that reaches the HTML goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Image", "Section", "Table", "cell", "html_section", "markdown_section"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A captioned table; ``formats`` maps a column to ``text``, ``sci``, ``fixed`` or ``int``.
+
+    Columns without a format are shown as text; ``headers`` renames columns for display.
+    """
+
+    caption: str
+    frame: pd.DataFrame
+    formats: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A chart saved at ``path`` (relative to the report folder) and embedded in the HTML."""
+
+    caption: str
+    path: str
+    data: bytes
+    mime: str = "image/png"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled part of the report.
+
+    ``paragraphs`` are plain text; ``code`` holds (caption, preformatted text) pairs,
+    such as Graphviz DOT; ``files`` are extra files (CSV, SVG, DOT) written beside the
+    report under their relative paths and linked from the section.
+    """
+
+    key: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    images: tuple[Image, ...] = ()
+    code: tuple[tuple[str, str], ...] = ()
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def cell(value: Any, kind: str) -> str:
+    """One table cell as text: NaN is ``-``, numbers in the column's format."""
+    if kind == "text":
+        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(number):
+        return "-" if np.isnan(number) else f"{number}"
+    if kind == "sci":
+        return f"{number:.1e}"
+    if kind == "fixed":
+        return f"{number:.2f}"
+    if kind == "digits":
+        return f"{number:.1f}"
+    return f"{round(number)}"
+
+
+def _columns(table: Table) -> list[tuple[str, str, str]]:
+    return [
+        (str(col), table.headers.get(str(col), str(col)), table.formats.get(str(col), "text"))
+        for col in table.frame.columns
+    ]
+
+
+# ---------------------------------------------------------------------- Markdown
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(table: Table) -> list[str]:
+    columns = _columns(table)
+    lines = [
+        "| " + " | ".join(_md_escape(header) for _, header, _ in columns) + " |",
+        "|" + "|".join("---:" if kind != "text" else "---" for _, _, kind in columns) + "|",
+    ]
+    for record in table.frame.to_dict("records"):
+        cells = [_md_escape(cell(record[col], kind)) for col, _, kind in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown_section(section: Section) -> list[str]:
+    """The section as Markdown lines (images and files linked by their relative paths)."""
+    out = [f"## {section.title}", ""]
+    for paragraph in section.paragraphs:
+        out += [paragraph, ""]
+    for table in section.tables:
+        if table.caption:
+            out += [f"*{_md_escape(table.caption)}*", ""]
+        out += (_md_table(table) if not table.frame.empty else ["No rows."]) + [""]
+    for image in section.images:
+        out += [f"![{_md_escape(image.caption)}]({image.path})", ""]
+    for caption, text in section.code:
+        out += [f"*{_md_escape(caption)}*", "", "```", text.rstrip("\n"), "```", ""]
+    if section.files:
+        out += ["Files: " + ", ".join(f"[{p}]({p})" for p in sorted(section.files)), ""]
+    return out
+
+
+# ---------------------------------------------------------------------- HTML
+
+
+def _html_table(table: Table) -> str:
+    esc = html.escape
+    columns = _columns(table)
+    head = "".join(f"<th>{esc(header)}</th>" for _, header, _ in columns)
+    body = []
+    for record in table.frame.to_dict("records"):
+        cells = []
+        for col, _, kind in columns:
+            css = ' class="num"' if kind != "text" else ""
+            cells.append(f"<td{css}>{esc(cell(record[col], kind))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{esc(table.caption)}</caption>" if table.caption else ""
+    return (
+        f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>\n"
+        + "\n".join(body)
+        + "\n</tbody></table>"
+    )
+
+
+def html_section(section: Section) -> str:
+    """The section as self-contained HTML (images inline as data URLs)."""
+    esc = html.escape
+    parts = [f'<h2 id="{esc(section.key)}">{esc(section.title)}</h2>']
+    parts += [f"<p>{esc(p)}</p>" for p in section.paragraphs]
+    for table in section.tables:
+        parts.append(_html_table(table) if not table.frame.empty else "<p>No rows.</p>")
+    for image in section.images:
+        data = base64.b64encode(image.data).decode("ascii")
+        parts.append(
+            f'<figure><img src="data:{esc(image.mime)};base64,{data}" alt="{esc(image.caption)}">'
+            f"<figcaption>{esc(image.caption)}</figcaption></figure>"
+        )
+    for caption, text in section.code:
+        parts.append(f"<details><summary>{esc(caption)}</summary><pre>{esc(text)}</pre></details>")
+    if section.files:
+        links = ", ".join(f'<a href="{esc(p)}">{esc(p)}</a>' for p in sorted(section.files))
+        parts.append(f'<p class="muted">Files: {links}</p>')
+    return "\n".join(parts)
