@@ -16,10 +16,10 @@ where they make one. ``seconds`` is the call's time shared over the rows it made
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,16 @@ from .function import Function, as_function, coordinate_line
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
     import pandas as pd
 
-__all__ = ["COLUMNS", "DEFAULT_STEPS", "FD_METHODS", "FDMethod", "point_label", "sweep"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_STEPS",
+    "FD_METHODS",
+    "FDMethod",
+    "frame_of",
+    "point_label",
+    "sweep",
+    "tasks",
+]
 
 COLUMNS = [
     "function",
@@ -47,6 +56,7 @@ COLUMNS = [
     "accuracy",
     "h",
     "dtype",
+    "noise",
     "value",
     "truth",
     "abs_err",
@@ -56,6 +66,7 @@ COLUMNS = [
     "seconds",
     "status",
     "message",
+    "kink",
 ]
 
 # 4 steps per decade from 1e-16 to 1: enough to see both arms of every V-curve.
@@ -211,65 +222,209 @@ def _run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiat
     )
 
 
-def _rows(
-    f: Function,
-    point: Any,
-    n: int,
-    dtype: str,
-    labels: dict[str, Any],
-    outcome: _Outcome,
-    truth_values: np.ndarray,
-    seconds: float,
-) -> list[dict[str, Any]]:
-    rows = []
-    x = float(point) if f.ndim == 1 else float("nan")
+_NUMERIC = (
+    "x",
+    "accuracy",
+    "h",
+    "noise",
+    "value",
+    "truth",
+    "abs_err",
+    "rel_err",
+    "error_estimate",
+    "seconds",
+)
+_INTEGER = ("component", "n", "nfev")
+
+
+def _rows(task: _Task, outcome: _Outcome, seconds: float) -> dict[str, list[Any]]:
+    """The task's rows, column by column (the frame is built once, at the end of the sweep)."""
+    f, point = task.function, task.point
+    truth_values, kink = task_truth(task)
     steps, components = outcome.values.shape
-    for s in range(steps):
-        for c in range(components):
-            value = outcome.values[s, c]
-            t = truth_values[c] if c < truth_values.size else np.nan
-            status, message = outcome.status[s], outcome.message
-            if status in ("ok", "reduced-step", "one-sided") and not np.isfinite(value):
-                if np.isinf(value) and value == t:
-                    status, message = "infinite", "infinite, as the exact derivative is"
-                else:
-                    status, message = "nonfinite", "the estimate is not finite"
-            elif status == "nonfinite" and not message:
-                message = (
-                    "no finite estimate: a stencil point is outside the domain or f overflowed"
-                )
-            rows.append(
-                {
-                    "function": f.name,
-                    "point": point_label(point),
-                    "x": x,
-                    "component": c,
-                    "n": n,
-                    **labels,
-                    "h": float(outcome.h[s]),
-                    "dtype": dtype,
-                    "value": float(value),
-                    "truth": float(t),
-                    "abs_err": float(absolute_error(value, t)),
-                    "rel_err": float(relative_error(value, t)),
-                    "error_estimate": float(outcome.estimates[s, c]),
-                    "nfev": int(outcome.nfev[s]),
-                    "seconds": seconds / (steps * components),
-                    "status": status,
-                    "message": message,
-                }
-            )
-    return rows
+    count = steps * components
+    values = outcome.values.reshape(-1).astype(float)
+    padded = np.concatenate([truth_values, np.full(components, np.nan)])[:components]
+    truths = np.tile(padded, steps)
+    status = np.repeat(np.asarray(outcome.status, dtype=object), components)
+    message = np.full(count, outcome.message, dtype=object)
+    usable = np.isin(status, ("ok", "reduced-step", "one-sided"))
+    infinite = usable & np.isinf(values) & (values == truths)
+    nonfinite = usable & ~np.isfinite(values) & ~infinite
+    status[infinite], message[infinite] = "infinite", "infinite, as the exact derivative is"
+    status[nonfinite], message[nonfinite] = "nonfinite", "the estimate is not finite"
+    silent = (status == "nonfinite") & (message == "")
+    message[silent] = "no finite estimate: a stencil point is outside the domain or f overflowed"
+    labels = task.labels()
+    return {
+        "function": [f.name] * count,
+        "point": [point_label(point)] * count,
+        "x": [float(point) if f.ndim == 1 else float("nan")] * count,
+        "component": np.tile(np.arange(components), steps).tolist(),
+        "n": [task.n] * count,
+        **{key: [value] * count for key, value in labels.items()},
+        "h": np.repeat(outcome.h.astype(float), components).tolist(),
+        "dtype": [task.dtype] * count,
+        "noise": [task.noise] * count,
+        "value": values.tolist(),
+        "truth": truths.tolist(),
+        "abs_err": np.asarray(absolute_error(values, truths), dtype=float).tolist(),
+        "rel_err": np.asarray(relative_error(values, truths), dtype=float).tolist(),
+        "error_estimate": outcome.estimates.reshape(-1).astype(float).tolist(),
+        "nfev": np.repeat(outcome.nfev.astype(int), components).tolist(),
+        "seconds": [seconds / count] * count,
+        "status": status.tolist(),
+        "message": message.tolist(),
+        "kink": [kink] * count,
+    }
 
 
-def _timed(task: Callable[[], _Outcome], steps: int, components: int) -> tuple[_Outcome, float]:
+# ---------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True, eq=False)
+class _Task:
+    """One rule (swept over all steps) or one backend, at one point, dtype and noise level."""
+
+    function: Function
+    point: Any
+    n: int
+    dtype: str
+    noise: float
+    seed: int
+    steps: np.ndarray
+    method: FDMethod | None = None
+    backend: tuple[str, Differentiator] | None = None
+
+    def labels(self) -> dict[str, Any]:
+        if self.method is not None:
+            return {
+                "backend": "fd",
+                "method": self.method.label,
+                "scheme": self.method.scheme,
+                "accuracy": _safe_accuracy(self.method, self.n),
+            }
+        assert self.backend is not None
+        label, diff = self.backend
+        return {
+            "backend": label,
+            "method": _backend_label(diff),
+            "scheme": getattr(diff, "scheme", ""),
+            "accuracy": float("nan"),
+        }
+
+    @property
+    def width(self) -> tuple[int, int]:
+        """(steps, components) of the outcome."""
+        steps = self.steps.size if self.method is not None else 1
+        return steps, 1 if self.function.ndim == 1 else self.function.ndim
+
+
+_TRUTHS: dict[tuple[Any, ...], tuple[np.ndarray, bool]] = {}
+
+
+def task_truth(task: _Task) -> tuple[np.ndarray, bool]:
+    """Ground truth per component and whether the point is a kink, computed once per process."""
+    f = task.function
+    key = (f.name, str(f.expr), f.variables, point_label(task.point), task.n)
+    if key not in _TRUTHS:
+        try:
+            values = _truth(f, task.point, task.n)
+        except Exception:  # an expression the ground truth cannot evaluate: errors stay NaN
+            values = np.full(task.width[1], np.nan)
+        try:
+            kink = truth.on_kink(f, task.point)
+        except Exception:  # no verdict: the point counts as smooth
+            kink = False
+        _TRUTHS[key] = (values, kink)
+    return _TRUTHS[key]
+
+
+def _noisy(task: _Task) -> Function:
+    """The task's function with its additive noise (the function itself at level 0)."""
+    if task.noise == 0:
+        return task.function
+    from .noise import with_noise
+
+    centre = np.asarray(task.function.numpy(np.asarray(task.point, dtype=float)), dtype=float)
+    scale = float(np.max(np.abs(centre), initial=1.0)) if np.all(np.isfinite(centre)) else 1.0
+    return with_noise(task.function, task.noise, task.seed, scale=scale)
+
+
+def _work(task: _Task) -> dict[str, list[Any]]:
+    """Run one task; whatever it raises becomes its rows' status and message."""
+    steps, components = task.width
     start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):
-            outcome = task()
+            f = _noisy(task)
+            if task.method is not None:
+                outcome = _run_fd(f, task.point, task.n, task.dtype, task.method, task.steps)
+            else:
+                assert task.backend is not None
+                outcome = _run_backend(f, task.point, task.n, task.dtype, task.backend[1])
     except Exception as exc:  # one failing function or rule must not stop the sweep
         outcome = _failure(exc, steps, components)
-    return outcome, time.perf_counter() - start
+    return _rows(task, outcome, time.perf_counter() - start)
+
+
+def _give_up(task: _Task, status: str, message: str) -> dict[str, list[Any]]:
+    """The rows of a task the executor stopped (timeout) or lost (its worker died)."""
+    steps, components = task.width
+    outcome = _failure(RuntimeError(message), steps, components)
+    outcome.status[:] = status
+    outcome.message = message
+    return _rows(task, outcome, float("nan"))
+
+
+def _seed(seed: int, *parts: Any) -> int:
+    """A task's noise seed: stable across runs, processes and Python's hash randomisation."""
+    text = "|".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def _check_noise(level: float) -> float:
+    level = float(level)
+    if not (np.isfinite(level) and level >= 0):
+        raise ValueError(f"noise levels must be finite and >= 0, got {level}")
+    return level
+
+
+def tasks(
+    functions: Iterable[Function | str | Any],
+    *,
+    methods: Sequence[FDMethod] = FD_METHODS,
+    steps: Sequence[float] = DEFAULT_STEPS,
+    backends: Sequence[str | Differentiator] = (),
+    dtypes: Sequence[str] = ("float64",),
+    noise: Sequence[float] = (0.0,),
+    seed: int = 0,
+    points: Sequence[Any] | None = None,
+    n: int = 1,
+) -> list[_Task]:
+    """The sweep's grid as a list of independent tasks (see ``sweep`` for the arguments)."""
+    step_grid = np.asarray(steps, dtype=float)
+    diffs = [(b, backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
+    levels = [_check_noise(level) for level in noise]
+    out: list[_Task] = []
+    for item in functions:
+        f = as_function(item)
+        for point in points if points is not None else f.points:
+            label = point_label(point)
+            for dtype, level in itertools.product(dtypes, levels):
+                for method in methods:
+                    task_seed = _seed(seed, f.name, label, dtype, level, method.label)
+                    out.append(
+                        _Task(f, point, n, dtype, level, task_seed, step_grid, method=method)
+                    )
+                for name, diff in diffs:
+                    if level and not name.startswith("fd"):
+                        continue  # noise on the values does not reach an exact or recorded derivative
+                    task_seed = _seed(seed, f.name, label, dtype, level, name)
+                    out.append(
+                        _Task(f, point, n, dtype, level, task_seed, step_grid, backend=(name, diff))
+                    )
+    return out
 
 
 def sweep(
@@ -279,53 +434,68 @@ def sweep(
     steps: Sequence[float] = DEFAULT_STEPS,
     backends: Sequence[str | Differentiator] = (),
     dtypes: Sequence[str] = ("float64",),
+    noise: Sequence[float] = (0.0,),
+    seed: int = 0,
     points: Sequence[Any] | None = None,
     n: int = 1,
+    jobs: int = 1,
+    time_limit: float | None = None,
+    memory_limit: int | None = None,
+    progress: bool | None = False,
 ) -> pd.DataFrame:
     """Estimate derivatives over the whole grid and return the tidy frame of ``COLUMNS``.
 
     ``methods`` are finite-difference rules swept over ``steps``; ``backends`` (names
     or objects) run once per point. ``points`` overrides each function's own points.
+    ``noise``: levels of additive Gaussian noise, std relative to max(|f(point)|, 1),
+    seeded from ``seed``; noisy rows come from the finite-difference rules and ``fd*``
+    backends only, since noise on the values does not reach an exact or recorded
+    derivative. ``jobs`` worker processes share the tasks; a task past ``time_limit``
+    seconds, or whose worker dies, becomes rows with status "timeout" or "crashed"
+    (see ``executors.run_tasks``, also for ``memory_limit``). The frame is the same,
+    row for row, whatever ``jobs`` is; only ``seconds`` differ. ``progress``: a bar on
+    stderr (None: only on a terminal).
     """
-    step_grid = np.asarray(steps, dtype=float)
-    diffs = [(b, backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
-    rows: list[dict[str, Any]] = []
-    for item in functions:
-        f = as_function(item)
-        for point in points if points is not None else f.points:
-            components = 1 if f.ndim == 1 else f.ndim
-            try:
-                truth_values = _truth(f, point, n)
-            except Exception:  # an expression the ground truth cannot evaluate: errors stay NaN
-                truth_values = np.full(components, np.nan)
-            for dtype in dtypes:
-                for method in methods:
-                    labels = {
-                        "backend": "fd",
-                        "method": method.label,
-                        "scheme": method.scheme,
-                        "accuracy": _safe_accuracy(method, n),
-                    }
-                    outcome, seconds = _timed(
-                        partial(_run_fd, f, point, n, dtype, method, step_grid),
-                        step_grid.size,
-                        components,
-                    )
-                    rows += _rows(f, point, n, dtype, labels, outcome, truth_values, seconds)
-                for label, diff in diffs:
-                    labels = {
-                        "backend": label,
-                        "method": _backend_label(diff),
-                        "scheme": getattr(diff, "scheme", ""),
-                        "accuracy": np.nan,
-                    }
-                    outcome, seconds = _timed(
-                        partial(_run_backend, f, point, n, dtype, diff), 1, components
-                    )
-                    rows += _rows(f, point, n, dtype, labels, outcome, truth_values, seconds)
+    from .executors import run_tasks
+
+    grid = tasks(
+        functions,
+        methods=methods,
+        steps=steps,
+        backends=backends,
+        dtypes=dtypes,
+        noise=noise,
+        seed=seed,
+        points=points,
+        n=n,
+    )
+    results = run_tasks(
+        grid,
+        _work,
+        _give_up,
+        jobs=jobs,
+        time_limit=time_limit,
+        memory_limit=memory_limit,
+        progress=progress,
+    )
+    return frame_of(results)
+
+
+def frame_of(results: Iterable[Mapping[str, list[Any]]]) -> pd.DataFrame:
+    """Concatenate tasks' column lists into one frame of ``COLUMNS`` with stable dtypes."""
     import pandas as pd
 
-    return pd.DataFrame(rows, columns=COLUMNS)
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for result in results:
+        for name in COLUMNS:
+            columns[name] += result[name]
+    frame = pd.DataFrame(columns, columns=COLUMNS)
+    for name in _NUMERIC:
+        frame[name] = frame[name].astype(float)
+    for name in _INTEGER:
+        frame[name] = frame[name].astype(int)
+    frame["kink"] = frame["kink"].astype(bool)
+    return frame
 
 
 def _safe_accuracy(method: FDMethod, n: int) -> float:

@@ -23,7 +23,16 @@ import sympy
 
 from .function import Function
 
-__all__ = ["DIGITS", "NoExpressionError", "derivative", "gradient", "hessian", "jacobian", "value"]
+__all__ = [
+    "DIGITS",
+    "NoExpressionError",
+    "derivative",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "on_kink",
+    "value",
+]
 
 DIGITS = 50
 
@@ -157,3 +166,27 @@ def jacobian(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], x: 
     syms = tuple(variables)
     point = np.asarray(x, dtype=float).reshape(-1)
     return np.array([[_evaluate(_diff(e, ((v, 1),)), syms, point) for v in syms] for e in exprs])
+
+
+_KINKED = (sympy.Abs, sympy.sign, sympy.Heaviside)
+
+
+def on_kink(f: Function, x: Any) -> bool:
+    """Whether ``x`` lies where ``f`` is not differentiable: abs/sign/step at 0, a max/min tie.
+
+    There the derivative every backend returns is a convention (ops.py: 0 at a tie),
+    not a limit, so agreement statistics leave such points out. Evaluated exactly,
+    like the truth, so a point 1e-300 away from the kink is not on it.
+    """
+    if f.expr is None:
+        return False
+    point = np.asarray(x, dtype=float).reshape(-1)
+    for node in sympy.preorder_traversal(f.expr):
+        if isinstance(node, _KINKED):
+            if _evaluate(node.args[0], f.variables, point) == 0.0:
+                return True
+        elif isinstance(node, (sympy.Max, sympy.Min)):
+            values = [_evaluate(arg, f.variables, point) for arg in node.args]
+            if len(set(values)) < len(values):
+                return True
+    return False

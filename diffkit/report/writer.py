@@ -29,7 +29,7 @@ from .tables import failure_table, summary_table
 
 __all__ = ["write_report"]
 
-_SWEEP_ORDER = ["function", "point", "dtype", "backend", "method", "h", "component"]
+_SWEEP_ORDER = ["function", "point", "dtype", "noise", "backend", "method", "h", "component"]
 _TIMING_COLUMNS = ["seconds"]
 
 
@@ -132,11 +132,14 @@ def _write_files(
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     _write_section_files(folder, sections)
     funcs = _function_map(functions)
-    summary = summary_table(frame, funcs)
+    # Summary and V-curves show the functions as given; noisy rows have their own section.
+    clean = frame[frame["noise"] == 0] if "noise" in frame.columns else frame
+    summary = summary_table(clean, funcs)
     failures = failure_table(frame)
-    charts = _charts(frame, funcs, folder)
+    charts = _charts(clean, funcs, folder)
 
-    ordered = frame.sort_values(_SWEEP_ORDER, kind="mergesort", na_position="last")
+    order = [c for c in _SWEEP_ORDER if c in frame.columns]
+    ordered = frame.sort_values(order, kind="mergesort", na_position="last")
     # Timings differ from run to run; they get their own file, so that sweep.csv is
     # byte-identical between two runs of the same sweep.
     data = ordered.drop(columns=[c for c in _TIMING_COLUMNS if c in ordered.columns])

@@ -1,0 +1,279 @@
+"""Run a list of independent tasks serially or in worker processes, with a time limit per task.
+
+A sweep is many small, independent tasks, and any of them may raise, hang, exhaust
+memory or kill its process. ``run_tasks`` returns one result per task, in task
+order, whatever happens: a task that overruns its time limit or whose worker dies
+is replaced by ``on_failure(task, status, message)`` ("timeout" or "crashed"), and
+the other tasks go on.
+
+In-process (``jobs=1``), the time limit is an alarm signal that interrupts Python
+code (a long NumPy call finishes its current C loop first). With ``jobs > 1`` each
+worker is a process that runs one task at a time; a worker past its deadline is
+killed and replaced, so even a hang inside C code cannot stop the run. Where the
+platform can fork, workers inherit the task list and receive only indices, so
+tasks need not be picklable (elsewhere they are spawned and must be); results
+travel back pickled. In-process runs apply no memory cap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Generic, TypeVar
+
+__all__ = ["TaskTimeout", "default_jobs", "run_tasks"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class TaskTimeout(BaseException):
+    """A task ran past its time limit (raised inside the task when it runs in-process).
+
+    A BaseException, like KeyboardInterrupt, so that the ``except Exception`` with
+    which tasks (and users' functions) turn errors into results cannot swallow it.
+    """
+
+
+def _progress(total: int, enabled: bool | None, label: str) -> Any:
+    # tqdm with disable=None switches itself off when stderr is not a terminal.
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, disable=None if enabled is None else not enabled, unit="task", desc=label
+    )
+
+
+# ---------------------------------------------------------------------- in-process
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raise TaskTimeout in this thread after ``seconds`` (main thread only, where signals go)."""
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _expire(signum: int, frame: Any) -> None:
+        raise TaskTimeout(f"task ran past its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _run_serial(
+    tasks: Sequence[T],
+    work: Callable[[T], R],
+    on_failure: Callable[[T, str, str], R],
+    time_limit: float | None,
+    bar: Any,
+) -> list[R]:
+    results = []
+    for task in tasks:
+        try:
+            with _alarm(time_limit):
+                results.append(work(task))
+        except TaskTimeout as exc:
+            results.append(on_failure(task, "timeout", str(exc)))
+        bar.update(1)
+    return results
+
+
+# ---------------------------------------------------------------------- processes
+
+
+def _worker_main(
+    conn: Connection, tasks: Sequence[Any], work: Callable[[Any], Any], memory_limit: int | None
+) -> None:
+    """A worker: receive a task index, send back (index, result), until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    if memory_limit is not None:
+        _limit_memory(memory_limit)
+    while True:
+        try:
+            index = conn.recv()
+        except EOFError:
+            return
+        conn.send((index, work(tasks[index])))
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Cap this process's address space at its current size plus ``extra_bytes``."""
+    import resource
+
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        pages = int(statm.read().split()[0])
+    limit = pages * os.sysconf("SC_PAGE_SIZE") + extra_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@dataclass
+class _Worker(Generic[T]):
+    process: Any
+    conn: Connection
+    index: int | None = None
+    deadline: float = float("inf")
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class _Pool:
+    """Workers that each run one task at a time; a late or dead worker is replaced."""
+
+    def __init__(
+        self,
+        jobs: int,
+        tasks: Sequence[Any],
+        work: Callable[[Any], Any],
+        memory_limit: int | None,
+    ) -> None:
+        self.ctx = _context()
+        self.args = (tasks, work, memory_limit)
+        self.workers = [self._start() for _ in range(jobs)]
+
+    def _start(self) -> _Worker[Any]:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker_main, args=(child, *self.args), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def replace(self, worker: _Worker[Any]) -> None:
+        worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        self.workers[self.workers.index(worker)] = self._start()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.conn.close()
+            worker.process.kill()
+            worker.process.join()
+
+
+def _run_processes(
+    tasks: Sequence[T],
+    work: Callable[[T], R],
+    on_failure: Callable[[T, str, str], R],
+    time_limit: float | None,
+    jobs: int,
+    memory_limit: int | None,
+    bar: Any,
+) -> list[R]:
+    results: dict[int, R] = {}
+    pending = iter(range(len(tasks)))
+    pool = _Pool(min(jobs, len(tasks)), tasks, work, memory_limit)
+    limit = float("inf") if time_limit is None else time_limit
+
+    def settle(index: int, result: R) -> None:
+        results[index] = result
+        bar.update(1)
+
+    try:
+        while len(results) < len(tasks):
+            for worker in pool.workers:
+                if worker.index is None:
+                    index = next(pending, None)
+                    if index is not None:
+                        worker.index, worker.deadline = index, time.monotonic() + limit
+                        worker.conn.send(index)
+            busy = [w for w in pool.workers if w.index is not None]
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            ready = wait(
+                [w.conn for w in busy] + [w.process.sentinel for w in busy],
+                timeout=None if timeout == float("inf") else timeout,
+            )
+            for worker in busy:
+                if worker.conn in ready:
+                    try:
+                        index, result = worker.conn.recv()
+                    except (EOFError, OSError):
+                        pass  # died while sending: handled as a crash below
+                    else:
+                        worker.index = None
+                        settle(index, result)
+                        continue
+                if worker.index is None:
+                    continue
+                task = tasks[worker.index]
+                if not worker.process.is_alive():
+                    code = worker.process.exitcode
+                    settle(worker.index, on_failure(task, "crashed", _death(code)))
+                    pool.replace(worker)
+                elif time.monotonic() >= worker.deadline:
+                    message = f"task ran past its time limit of {time_limit:g} s; worker stopped"
+                    settle(worker.index, on_failure(task, "timeout", message))
+                    pool.replace(worker)
+    finally:
+        pool.close()
+    return [results[i] for i in range(len(tasks))]
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the worker process died ({name}) while running this task"
+    return f"the worker process exited with code {code} while running this task"
+
+
+# ---------------------------------------------------------------------- entry point
+
+
+def run_tasks(
+    tasks: Sequence[T],
+    work: Callable[[T], R],
+    on_failure: Callable[[T, str, str], R],
+    *,
+    jobs: int = 1,
+    time_limit: float | None = None,
+    memory_limit: int | None = None,
+    progress: bool | None = None,
+    label: str = "sweep",
+) -> list[R]:
+    """``[work(t) for t in tasks]``, in order, with failures replaced by ``on_failure``.
+
+    ``work`` should turn its own exceptions into results; this runner adds what a
+    task cannot catch itself: time limits (``time_limit`` seconds, status "timeout"),
+    a dead worker (status "crashed"), and, with ``jobs > 1``, a cap on the memory a
+    worker may add (``memory_limit`` bytes; going past it raises MemoryError inside
+    the task). ``progress``: a tqdm bar on stderr; None shows it only on a terminal.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit}")
+    with _progress(len(tasks), progress, label) as bar:
+        if jobs == 1 or len(tasks) <= 1:
+            return _run_serial(tasks, work, on_failure, time_limit, bar)
+        return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

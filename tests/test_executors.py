@@ -1,0 +1,152 @@
+"""Running tasks: order kept, time limits, dead workers and memory caps become results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import diffkit as dk
+from diffkit import catalog
+from diffkit.executors import run_tasks
+from diffkit.sweep import FD_METHODS, sweep
+
+STEPS = (1e-10, 1e-6, 1e-3)
+
+
+def _work(task):
+    kind, arg = task
+    if kind == "value":
+        return ("ok", arg)
+    if kind == "sleep":
+        time.sleep(arg)
+        return ("slept", arg)
+    if kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "exit":
+        os._exit(3)
+    if kind == "allocate":
+        try:
+            blocks = [np.ones(10**7) for _ in range(arg)]  # 80 MB each
+        except MemoryError as exc:
+            return ("memory", str(exc))
+        return ("allocated", len(blocks))
+    raise AssertionError(kind)
+
+
+def _failed(task, status, message):
+    return (status, message)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_results_come_back_in_task_order(jobs):
+    tasks = [("value", i) for i in range(20)]
+    assert run_tasks(tasks, _work, _failed, jobs=jobs) == [("ok", i) for i in range(20)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_task_past_its_time_limit_is_stopped_and_the_others_finish(jobs):
+    tasks = [("value", 1), ("sleep", 30), ("value", 2), ("value", 3)]
+    start = time.monotonic()
+    results = run_tasks(tasks, _work, _failed, jobs=jobs, time_limit=0.5)
+    assert time.monotonic() - start < 10
+    assert results[0] == ("ok", 1)
+    assert results[2:] == [("ok", 2), ("ok", 3)]
+    status, message = results[1]
+    assert status == "timeout"
+    assert "0.5 s" in message
+
+
+@pytest.mark.parametrize("kind", ["kill", "exit"])
+def test_a_worker_that_dies_is_replaced_and_named(kind):
+    tasks = [("value", 1), (kind, None), ("value", 2), ("value", 3), ("value", 4)]
+    results = run_tasks(tasks, _work, _failed, jobs=2)
+    assert [r for i, r in enumerate(results) if i != 1] == [("ok", i) for i in (1, 2, 3, 4)]
+    status, message = results[1]
+    assert status == "crashed"
+    assert ("SIGKILL" if kind == "kill" else "code 3") in message
+
+
+def test_a_memory_cap_turns_unbounded_allocation_into_memory_error():
+    tasks = [("allocate", 1000), ("value", 1)]  # 80 GB asked, 200 MB allowed
+    results = run_tasks(tasks, _work, _failed, jobs=2, memory_limit=200 * 2**20)
+    assert results[0][0] == "memory"
+    assert results[1] == ("ok", 1)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="jobs"):
+        run_tasks([], _work, _failed, jobs=0)
+    with pytest.raises(ValueError, match="time_limit"):
+        run_tasks([], _work, _failed, time_limit=0)
+
+
+# ---------------------------------------------------------------------- the sweep on top
+
+
+def _sleepy(x):
+    time.sleep(60)
+    return x
+
+
+def test_sweep_with_two_jobs_gives_the_serial_frame():
+    functions = [catalog.get(name) for name in ("squire_trapp", "rosenbrock2", "abs_kink")]
+    kwargs = dict(steps=STEPS, backends=["fd-richardson", "reverse", "symbolic"])
+    serial = sweep(functions, **kwargs).drop(columns="seconds")
+    parallel = sweep(functions, jobs=2, **kwargs).drop(columns="seconds")
+    assert serial.equals(parallel)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_hanging_function_becomes_timeout_rows_and_the_rest_completes(jobs):
+    hang = dk.Function.from_callable(_sleepy, name="hang", points=(1.0,))
+    frame = sweep(
+        [catalog.get("exp"), hang],
+        steps=STEPS,
+        methods=FD_METHODS[:2],
+        jobs=jobs,
+        time_limit=1.0,
+    )
+    hung = frame[frame.function == "hang"]
+    assert set(hung.status) == {"timeout"}
+    assert hung.message.str.contains("time limit").all()
+    assert (frame[frame.function == "exp"].status == "ok").all()
+
+
+def test_kink_points_are_marked():
+    frame = sweep(
+        [catalog.get("abs_kink"), catalog.get("exp")], steps=STEPS, methods=FD_METHODS[:1]
+    )
+    assert frame[frame.function == "abs_kink"].kink.all()
+    assert not frame[frame.function == "exp"].kink.any()
+
+
+def test_noise_levels_are_rows_of_their_own_and_reproducible():
+    kwargs = dict(
+        steps=STEPS,
+        methods=FD_METHODS[1:2],
+        backends=["fd-richardson", "reverse"],
+        noise=(0, 1e-6),
+        points=[1.0],
+    )
+    frame = sweep([catalog.get("exp")], **kwargs)
+    assert sorted(set(frame.noise)) == [0.0, 1e-6]
+    noisy = frame[frame.noise > 0]
+    # Noise reaches finite differences only: reverse mode has no noisy rows.
+    assert set(noisy.backend) == {"fd", "fd-richardson"}
+    clean = frame[(frame.noise == 0) & (frame.backend == "fd")].set_index("h").rel_err
+    dirty = noisy[noisy.backend == "fd"].set_index("h").rel_err
+    assert dirty[1e-10] > 100 * clean[1e-10]  # noise/h dominates at a tiny step
+    again = sweep([catalog.get("exp")], **kwargs)
+    assert frame.drop(columns="seconds").equals(again.drop(columns="seconds"))
+    other_seed = sweep([catalog.get("exp")], seed=1, **kwargs)
+    assert not np.array_equal(other_seed.value, frame.value)
+
+
+def test_negative_or_nan_noise_is_refused():
+    for bad in (-1e-3, float("nan")):
+        with pytest.raises(ValueError, match="noise"):
+            sweep([catalog.get("exp")], steps=STEPS, noise=(bad,))
