@@ -128,9 +128,10 @@ def _measure_symbolic(f: Callable[[Any], Any], x: np.ndarray, repeats: int) -> _
 
 
 def _backends(peers: Sequence[str]) -> list[tuple[str, Any]]:
+    """(label, backend) pairs, labelled as the sweep's ``method`` column labels them."""
     builtin: list[tuple[str, Any]] = [
-        ("fd-central", FiniteDifference(scheme="central", h="auto")),
-        ("fd-richardson", FiniteDifference(richardson=True)),
+        ("fd-central-auto", FiniteDifference(scheme="central", h="auto")),
+        ("fd-richardson-auto", FiniteDifference(richardson=True)),
         ("reverse", ReverseMode()),
         ("symbolic", None),
     ]
