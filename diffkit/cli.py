@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ import pandas as pd
 from . import catalog
 from .backends import available
 from .backends.registry import plugin_names
+from .executors import default_jobs
 from .function import Function, Point
 from .parse import ParseError
 from .sweep import DEFAULT_STEPS, sweep
@@ -30,6 +32,7 @@ from .sweep import DEFAULT_STEPS, sweep
 __all__ = ["main"]
 
 DEFAULT_BACKENDS = ("fd-richardson", "reverse", "symbolic")
+DEFAULT_TIME_LIMIT = 120.0
 
 
 class UsageError(Exception):
@@ -122,7 +125,41 @@ def _run(args: argparse.Namespace) -> tuple[list[Function], pd.DataFrame]:
     steps: Sequence[float] = DEFAULT_STEPS
     if args.steps is not None:
         steps = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
-    return functions, sweep(functions, steps=steps, backends=backends, dtypes=dtypes)
+    frame = sweep(
+        functions,
+        steps=steps,
+        backends=backends,
+        dtypes=dtypes,
+        noise=_noise(args.noise),
+        seed=args.seed,
+        **_execution(args),
+    )
+    return functions, frame
+
+
+def _noise(text: str | None) -> list[float]:
+    """``--noise``: the exact function (level 0) always, then each level asked for."""
+    levels = [0.0]
+    for item in _split(text):
+        try:
+            level = float(item)
+        except ValueError:
+            level = float("nan")
+        if not (np.isfinite(level) and level >= 0):
+            raise UsageError(f"--noise takes levels >= 0 such as 1e-8,1e-4; got {item!r}")
+        if level not in levels:
+            levels.append(level)
+    return levels
+
+
+def _execution(args: argparse.Namespace) -> dict[str, Any]:
+    """How the sweep runs: worker processes, time limit per task, progress bar."""
+    if args.jobs < 0:
+        raise UsageError(f"--jobs takes a number >= 0 (0: one per CPU), got {args.jobs}")
+    if not (np.isfinite(args.time_limit) and args.time_limit > 0):
+        raise UsageError(f"--time-limit takes a positive number of seconds, got {args.time_limit}")
+    jobs = args.jobs or default_jobs()
+    return {"jobs": jobs, "time_limit": args.time_limit, "progress": args.progress}
 
 
 def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
@@ -170,11 +207,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     else:
         from .report.tables import summary_table
 
-        table = summary_table(frame)[
-            ["function", "point", "dtype", "method", "best_err", "best_h", "not_ok"]
-        ]
-        with pd.option_context("display.max_rows", None, "display.width", 200):
-            print(table.to_string(index=False, float_format=lambda v: f"{v:.1e}"))
+        columns = ["function", "point", "dtype", "method", "best_err", "best_h", "not_ok"]
+        levels = sorted(set(frame["noise"]))
+        for level in levels:
+            if len(levels) > 1:
+                print(f"noise {level:g}:" if level else "exact function:")
+            table = summary_table(frame[frame["noise"] == level])[columns]
+            with pd.option_context("display.max_rows", None, "display.width", 200):
+                print(table.to_string(index=False, float_format=lambda v: f"{v:.1e}"))
     print(_summary_line(functions, frame, time.perf_counter() - start))
     return 0
 
@@ -278,6 +318,38 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="steps in the grid, log-spaced from 1e-16 to 1 (default 65: 4 per decade)",
+    )
+    parser.add_argument(
+        "--noise",
+        metavar="L[,L...]",
+        help="levels of additive noise (std relative to |f|) swept beside the exact function",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; 0: one per CPU this process may use)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"time limit per task; a task past it becomes rows with status timeout "
+        f"(default {DEFAULT_TIME_LIMIT:g})",
+    )
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show a progress bar (default: only on a terminal)",
+    )
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never show a progress bar"
     )
 
 

@@ -413,6 +413,8 @@ def tasks(
             label = point_label(point)
             for dtype, level in itertools.product(dtypes, levels):
                 for method in methods:
+                    if level and method.scheme == "complex":
+                        continue  # noise on real values never reaches the imaginary part
                     task_seed = _seed(seed, f.name, label, dtype, level, method.label)
                     out.append(
                         _Task(f, point, n, dtype, level, task_seed, step_grid, method=method)
@@ -448,11 +450,12 @@ def sweep(
     ``methods`` are finite-difference rules swept over ``steps``; ``backends`` (names
     or objects) run once per point. ``points`` overrides each function's own points.
     ``noise``: levels of additive Gaussian noise, std relative to max(|f(point)|, 1),
-    seeded from ``seed``; noisy rows come from the finite-difference rules and ``fd*``
-    backends only, since noise on the values does not reach an exact or recorded
-    derivative. ``jobs`` worker processes share the tasks; a task past ``time_limit``
-    seconds, or whose worker dies, becomes rows with status "timeout" or "crashed"
-    (see ``executors.run_tasks``, also for ``memory_limit``). The frame is the same,
+    seeded from ``seed``; noisy rows come from the real-step finite-difference rules
+    and ``fd*`` backends only, since noise on the values does not reach an exact or
+    recorded derivative, nor the imaginary part a complex step reads. ``jobs`` worker
+    processes share the tasks; a task past ``time_limit`` seconds, or whose worker
+    dies, becomes rows with status "timeout" or "crashed" (see ``executors.run_tasks``,
+    also for ``memory_limit``). The frame is the same,
     row for row, whatever ``jobs`` is; only ``seconds`` differ. ``progress``: a bar on
     stderr (None: only on a terminal).
     """

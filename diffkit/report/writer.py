@@ -14,13 +14,16 @@ import os
 import platform
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..executors import run_tasks
 from ..function import Function
 from .figures import png_bytes, vcurve_figure
 from .pages import Chart, html_page, markdown_page, slug
@@ -38,20 +41,55 @@ def _function_map(functions: Iterable[Function] | Mapping[str, Function]) -> dic
     return {f.name: f for f in items}
 
 
-def _charts(frame: pd.DataFrame, funcs: Mapping[str, Function], folder: Path) -> list[Chart]:
-    """Render one V-curve per (function, point, dtype) of the frame, writing each PNG once."""
-    charts = []
+@dataclass(frozen=True)
+class _ChartJob:
+    """One V-curve to draw: the rows it needs travel with it, not the whole frame."""
+
+    rows: pd.DataFrame
+    function: Function
+    point: str
+    dtype: str
+    path: str
+
+
+def _draw(job: _ChartJob) -> bytes | str:
+    """The chart's PNG bytes, or the error's text (one chart that fails loses nothing else)."""
+    try:
+        fig = vcurve_figure(job.rows, job.function, job.point, dtype=job.dtype)
+        png = png_bytes(fig)
+        fig.clear()  # free the artists now; the figure is never shown
+        return png
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _chart_jobs(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> list[_ChartJob]:
+    jobs = []
     listed = frame[["function", "point", "dtype"]].drop_duplicates()
     for index, (name, f) in enumerate(funcs.items()):
         mine = listed[listed["function"] == name]
+        rows = frame[frame["function"] == name]
         for p_index, point in enumerate(pd.unique(mine["point"])):
             for dtype in pd.unique(mine[mine["point"] == point]["dtype"]):
-                fig = vcurve_figure(frame, f, str(point), dtype=str(dtype))
-                png = png_bytes(fig)
-                fig.clear()  # free the artists now; the figure is never shown
                 path = f"figures/{index:02d}-{slug(name)}-p{p_index}-{dtype}.png"
-                (folder / path).write_bytes(png)
-                charts.append(Chart(name, str(point), str(dtype), path, png))
+                selected = rows[(rows["point"] == point) & (rows["dtype"] == dtype)]
+                jobs.append(_ChartJob(selected, f, str(point), str(dtype), path))
+    return jobs
+
+
+def _charts(
+    frame: pd.DataFrame, funcs: Mapping[str, Function], folder: Path, jobs: int
+) -> list[Chart]:
+    """Render one V-curve per (function, point, dtype) of the frame, ``jobs`` at a time."""
+    todo = _chart_jobs(frame, funcs)
+    drawn = run_tasks(todo, _draw, lambda job, status, message: message, jobs=jobs, label="charts")
+    charts = []
+    for job, png in zip(todo, drawn, strict=True):
+        if isinstance(png, str):
+            warnings.warn(f"V-curve {job.path} not drawn: {png}", RuntimeWarning, stacklevel=2)
+            continue
+        (folder / job.path).write_bytes(png)
+        charts.append(Chart(job.function.name, job.point, job.dtype, job.path, png))
     return charts
 
 
@@ -94,6 +132,7 @@ def write_report(
     title: str = "diffkit report",
     metadata: Mapping[str, Any] | None = None,
     sections: Sequence[Section] = (),
+    jobs: int = 1,
 ) -> Path:
     """Write the report of ``frame`` into ``out_dir`` and return the path of its ``index.html``.
 
@@ -104,7 +143,7 @@ def write_report(
     among them still appear in the tables. ``metadata`` entries (such as ``args``)
     are added to ``metadata.json``. ``sections`` (studies built beside the sweep) follow
     the per-function sections; their images and files are saved under their paths,
-    which must lie inside ``figures/`` or ``data/``.
+    which must lie inside ``figures/`` or ``data/``. ``jobs`` processes draw the charts.
     """
     final = Path(out_dir)
     _check_replaceable(final)
@@ -113,7 +152,7 @@ def write_report(
     # leaves a half-written report over a good one.
     folder = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
-        _write_files(frame, functions, folder, title, metadata, sections)
+        _write_files(frame, functions, folder, title, metadata, sections, jobs)
         _swap_into_place(folder, final)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -128,6 +167,7 @@ def _write_files(
     title: str,
     metadata: Mapping[str, Any] | None,
     sections: Sequence[Section] = (),
+    jobs: int = 1,
 ) -> None:
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     _write_section_files(folder, sections)
@@ -136,7 +176,7 @@ def _write_files(
     clean = frame[frame["noise"] == 0] if "noise" in frame.columns else frame
     summary = summary_table(clean, funcs)
     failures = failure_table(frame)
-    charts = _charts(clean, funcs, folder)
+    charts = _charts(clean, funcs, folder, jobs)
 
     order = [c for c in _SWEEP_ORDER if c in frame.columns]
     ordered = frame.sort_values(order, kind="mergesort", na_position="last")
