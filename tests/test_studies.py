@@ -265,3 +265,7 @@ def test_seeds_section_with_svg_embeds_it(seeds):
     for path in [*section.files, image.path]:
         assert path.startswith(("data/", "figures/"))
     _renders(section)
+
+
+def test_swell_chart_is_the_same_bytes_every_time(swell):
+    assert swell_section(swell).images[0].data == swell_section(swell).images[0].data
