@@ -191,6 +191,15 @@ _AUTO_FACTOR = 100.0
 _AUTO_TRIES = 6
 
 
+def _improves(found: NoiseEstimate, best: NoiseEstimate) -> bool:
+    """Whether an estimate at a smaller h beats an accepted one.
+
+    A lower order averages more differences; a level less than half means the smooth
+    part of f (which only adds to sigma_k, ~ h^k f^(k)) still inflated the accepted one.
+    """
+    return found.ok and (found.order < best.order or found.noise < 0.5 * best.noise)
+
+
 def estimate_noise(
     f: Function, x: Any, h: float | None = None, m: int = 8, *, direction: Any = None
 ) -> NoiseEstimate:
@@ -199,8 +208,7 @@ def estimate_noise(
     All m + 1 points go to f in one call. ``u`` is ``direction`` (default: the unit
     diagonal for several variables). Without ``h`` the step starts at 1e-2 max(|x|, 1)
     and moves by factors of 100 (up when too small, down when too large); once a level
-    is accepted, smaller steps are tried while they lower the order k, because a low
-    order averages more differences (m + 1 - k of them) and so scatters less.
+    is accepted, smaller steps are tried while they improve it (``_improves``).
     """
     point = np.atleast_1d(np.asarray(x, dtype=float))
     if point.size != f.ndim:
@@ -215,11 +223,9 @@ def estimate_noise(
         grid = point[:, None] + step * u[:, None] * offsets[None, :]
         found = difference_table_noise(f.numpy(grid[0] if f.ndim == 1 else grid), step)
         nfev += found.nfev
-        if best is not None and best.ok and not (found.ok and found.order < best.order):
-            break  # a smaller h no longer lowers the order: keep the accepted estimate
+        if best is not None and best.ok and not _improves(found, best):
+            break  # a smaller h changes nothing: keep the accepted estimate
         best = found
-        if found.ok and found.order <= 2:
-            break
         up = found.status == "h too small"
         moves.add(up)
         if len(moves) == 2:
