@@ -421,16 +421,15 @@ def precision_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Sec
     grid = _grid(_clean(frame))
     if grid.empty or not set(_PRECISION_DTYPES) <= set(grid["dtype"].astype(str)):
         return None
-    summary = summary_table(grid, funcs)
+    summary = summary_table(grid)  # observed optima only: theory is needed for the charted few
     pairs = _precision_pairs(summary, grid.groupby("method")["n"].first())
     if pairs.empty:
         return None
     charted = _charted(pairs, funcs)
     methods = [m for m in ("forward", "central") if m in set(pairs["method"])]
     methods = methods or method_order(pairs["method"].unique())[:2]
-    detail = summary[
-        summary["function"].isin([f.name for f, _ in charted]) & summary["method"].isin(methods)
-    ]
+    shown = grid["function"].isin([f.name for f, _ in charted]) & grid["method"].isin(methods)
+    detail = summary_table(grid[shown], funcs)
     detail = detail[
         [
             "function",
