@@ -1,9 +1,15 @@
 """The ``diffkit`` command: ``report``, ``sweep``, ``check`` and ``list``.
 
 ``main(argv)`` returns the exit status instead of exiting, so tests and other
-programs can call it: 0 on success, 2 on a usage error (an unknown function or
-backend, an expression the safe parser rejects), with a one-line message on stderr
-and no traceback.
+programs can call it. Exit statuses (also in the README):
+
+- 0: done. Rows whose status is not ok (a function that raised, timed out, ...) are
+  results, listed in the report, not failures of the command;
+- 1: ``report`` wrote the report but a section could not be built (named on stderr
+  and in the report); ``check``: the gradient does not match;
+- 2: usage error (an unknown function or backend, an expression the safe parser
+  rejects, an output folder holding other files), one line on stderr, no traceback;
+- 130: interrupted (Ctrl-C); a report being written is not left half-written.
 """
 
 from __future__ import annotations
@@ -27,12 +33,18 @@ from .backends.registry import plugin_names
 from .executors import default_jobs
 from .function import Function, Point
 from .parse import ParseError
-from .sweep import DEFAULT_STEPS, sweep
+from .sweep import DEFAULT_STEPS, run, tasks
 
 __all__ = ["main"]
 
 DEFAULT_BACKENDS = ("fd-richardson", "reverse", "symbolic")
 DEFAULT_TIME_LIMIT = 120.0
+# The report's precision and noise studies, when --dtype and --noise do not ask for them:
+# functions chosen for clear V-curves (cancellation, saturation, a pole) and levels that
+# move the optimal step by decades.
+PRECISION_FUNCTIONS = ("squire_trapp", "exp", "tanh", "log")
+NOISE_FUNCTIONS = ("exp", "sigmoid")
+STUDY_NOISE = (1e-10, 1e-6)
 
 
 class UsageError(Exception):
@@ -116,8 +128,13 @@ def _backends(text: str | None) -> list[str]:
     return names
 
 
-def _run(args: argparse.Namespace) -> tuple[list[Function], pd.DataFrame]:
-    """Sweep the chosen functions over the step grid, with the chosen backends and dtypes."""
+def _run(args: argparse.Namespace, *, extras: bool = False) -> tuple[list[Function], pd.DataFrame]:
+    """Sweep the chosen functions over the step grid, with the chosen backends and dtypes.
+
+    ``extras`` adds the report's precision and noise studies where the command line
+    did not ask for them itself: a second dtype and noise levels on a few of the
+    chosen functions (``_study_functions``), so that those sections have data.
+    """
     functions = _functions(args)
     dtypes, backends = _dtypes(args.dtype), _backends(args.backends)
     if args.steps is not None and args.steps < 2:
@@ -125,16 +142,27 @@ def _run(args: argparse.Namespace) -> tuple[list[Function], pd.DataFrame]:
     steps: Sequence[float] = DEFAULT_STEPS
     if args.steps is not None:
         steps = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
-    frame = sweep(
-        functions,
-        steps=steps,
-        backends=backends,
-        dtypes=dtypes,
-        noise=_noise(args.noise),
-        seed=args.seed,
-        **_execution(args),
-    )
-    return functions, frame
+    noise = _noise(args.noise)
+    common = {"steps": steps, "seed": args.seed}
+    grid = tasks(functions, backends=backends, dtypes=dtypes, noise=noise, **common)
+    if extras and len(dtypes) == 1:
+        other = "float32" if dtypes[0] != "float32" else "float64"
+        chosen = _study_functions(functions, PRECISION_FUNCTIONS, 4)
+        grid += tasks(chosen, backends=backends, dtypes=[other], **common)
+    if extras and len(noise) == 1:
+        chosen = _study_functions(functions, NOISE_FUNCTIONS, 2)
+        fd_backends = [b for b in backends if b.startswith("fd")]
+        grid += tasks(chosen, backends=fd_backends, dtypes=dtypes[:1], noise=STUDY_NOISE, **common)
+    return functions, run(grid, **_execution(args))
+
+
+def _study_functions(
+    functions: Sequence[Function], preferred: Sequence[str], count: int
+) -> list[Function]:
+    """The preferred catalog functions among those chosen, else the first univariate ones."""
+    by_name = {f.name: f for f in functions}
+    picked = [by_name[name] for name in preferred if name in by_name]
+    return picked or [f for f in functions if f.ndim == 1][:count]
 
 
 def _noise(text: str | None) -> list[float]:
@@ -175,10 +203,19 @@ def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: f
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report  # matplotlib only when a report is written
+    # matplotlib only when a report is written
+    from .report import write_report
+    from .report.assemble import frame_sections, study_sections
 
     start = time.perf_counter()
-    functions, frame = _run(args)
+    catalog_report = args.expr is None and not args.functions
+    functions, frame = _run(args, extras=args.studies != "none")
+    built = frame_sections(frame, {f.name: f for f in functions})
+    sections, failures = list(built.sections), list(built.failures)
+    if args.studies == "all" or (args.studies == "auto" and catalog_report):
+        studies = study_sections()
+        sections += studies.sections
+        failures += studies.failures
     name = args.name or ("custom" if args.expr is not None and not args.functions else "catalog")
     out = Path(args.out) / name
     try:
@@ -187,13 +224,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
             functions,
             out,
             title=f"diffkit report: {name}",
-            metadata={"args": args.argv, "steps": args.steps, "backends": _backends(args.backends)},
+            metadata={
+                "args": args.argv,
+                "steps": args.steps,
+                "backends": _backends(args.backends),
+                "seed": args.seed,
+                "jobs": _execution(args)["jobs"],
+            },
+            sections=sections,
+            jobs=_execution(args)["jobs"],
         )
     except FileExistsError as exc:
         raise UsageError(str(exc)) from None
+    for title, message in failures:
+        print(f"diffkit: section {title!r} could not be built: {message}", file=sys.stderr)
     print(index)
     print(_summary_line(functions, frame, time.perf_counter() - start))
-    return 0
+    return 1 if failures else 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -374,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--name", metavar="NAME", help='report name (default "catalog", "custom" with --expr)'
     )
+    report.add_argument(
+        "--studies",
+        choices=("auto", "all", "none"),
+        default="auto",
+        help="auto (default): precision and noise studies on a few of the chosen functions, "
+        "and for the catalog report also gradient cost, expression swell and the seeds; "
+        "all: every study; none: only what the options ask for",
+    )
     report.set_defaults(handler=_cmd_report)
 
     sweep_cmd = commands.add_parser(
@@ -432,3 +487,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:
+        print("diffkit: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130

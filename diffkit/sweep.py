@@ -40,6 +40,7 @@ __all__ = [
     "FDMethod",
     "frame_of",
     "point_label",
+    "run",
     "sweep",
     "tasks",
 ]
@@ -459,8 +460,6 @@ def sweep(
     row for row, whatever ``jobs`` is; only ``seconds`` differ. ``progress``: a bar on
     stderr (None: only on a terminal).
     """
-    from .executors import run_tasks
-
     grid = tasks(
         functions,
         methods=methods,
@@ -472,6 +471,22 @@ def sweep(
         points=points,
         n=n,
     )
+    return run(
+        grid, jobs=jobs, time_limit=time_limit, memory_limit=memory_limit, progress=progress
+    )
+
+
+def run(
+    grid: Sequence[_Task],
+    *,
+    jobs: int = 1,
+    time_limit: float | None = None,
+    memory_limit: int | None = None,
+    progress: bool | None = False,
+) -> pd.DataFrame:
+    """Run tasks from ``tasks()`` (several grids may be concatenated) into one frame."""
+    from .executors import run_tasks
+
     results = run_tasks(
         grid,
         _work,
