@@ -8,12 +8,10 @@ import pytest
 
 from diffkit import catalog
 from diffkit.function import Function
-from diffkit.report.analysis_sections import (
-    agreement_section,
-    noise_section,
-    order_section,
-    precision_section,
-)
+from diffkit.report.agreement_section import agreement_section
+from diffkit.report.noise_section import noise_section
+from diffkit.report.order_section import order_section
+from diffkit.report.precision_section import precision_section
 from diffkit.report.sections import Section, html_section, markdown_section
 from diffkit.sweep import sweep
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..function import Function
-from .analysis_sections import agreement_section, noise_section, order_section, precision_section
+from .agreement_section import agreement_section
+from .noise_section import noise_section
+from .order_section import order_section
+from .precision_section import precision_section
 from .sections import Section
 from .study_sections import cost_section, seeds_section, swell_section
 

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .figures import method_color, png_bytes
+from .section_helpers import blank_figure
 from .sections import Image, Section, Table
 
 __all__ = ["cost_figure", "cost_section", "seeds_section", "swell_figure", "swell_section"]
@@ -27,12 +27,6 @@ _SWELL_SERIES = (
     ("program", "diffkit derivative program", "#1f77b4"),
     ("tape", "reverse-mode tape nodes", "#2ca02c"),
 )
-
-
-def _figure(size: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -83,7 +77,7 @@ def _cost_axes(ax: Axes, rows: pd.DataFrame, column: str, ylabel: str) -> None:
 def cost_figure(frame: pd.DataFrame, function: str) -> Figure:
     """Two log-log panels against n: seconds per gradient, and evaluations of f per gradient."""
     rows = frame[frame["function"] == function]
-    fig = _figure((10.0, 4.2))
+    fig = blank_figure((10.0, 4.2))
     left, right = fig.subplots(1, 2)
     _cost_axes(left, rows, "seconds_gradient", "seconds per gradient (median)")
     f_seconds = rows.drop_duplicates("n").sort_values("n")
@@ -167,7 +161,7 @@ def cost_section(cost_frame: pd.DataFrame) -> Section:
 
 def swell_figure(frame: pd.DataFrame) -> Figure:
     """Operation counts of the logistic map's derivative against k, log y axis."""
-    fig = _figure((8.0, 4.6))
+    fig = blank_figure((8.0, 4.6))
     ax = fig.add_subplot()
     k = frame["k"].to_numpy(dtype=float)
     for column, label, color in _SWELL_SERIES:
