@@ -364,9 +364,21 @@ def _work(task: _Task) -> dict[str, list[Any]]:
             else:
                 assert task.backend is not None
                 outcome = _run_backend(f, task.point, task.n, task.dtype, task.backend[1])
+        if not outcome.message and np.any(outcome.status == "nonfinite"):
+            outcome.message = _why_nonfinite(f, task.point)
     except Exception as exc:  # one failing function or rule must not stop the sweep
         outcome = _failure(exc, steps, components)
     return _rows(task, outcome, time.perf_counter() - start)
+
+
+def _why_nonfinite(f: Function, point: Any) -> str:
+    """Name the cause of non-finite estimates when f itself is not finite at the point."""
+    with np.errstate(all="ignore"):
+        value = np.asarray(f.numpy(np.asarray(point, dtype=float)), dtype=float)
+    if np.all(np.isfinite(value)):
+        return ""  # the stencil met trouble away from the point: the row's default message
+    kind = "nan" if np.any(np.isnan(value)) else "inf"
+    return f"f itself is not finite at the point (f returns {kind} there)"
 
 
 def _give_up(task: _Task, status: str, message: str) -> dict[str, list[Any]]:
@@ -471,9 +483,7 @@ def sweep(
         points=points,
         n=n,
     )
-    return run(
-        grid, jobs=jobs, time_limit=time_limit, memory_limit=memory_limit, progress=progress
-    )
+    return run(grid, jobs=jobs, time_limit=time_limit, memory_limit=memory_limit, progress=progress)
 
 
 def run(
