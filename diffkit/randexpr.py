@@ -205,15 +205,24 @@ def _exact_partials(f: Function) -> list[sympy.Expr] | None:
 
 
 def _good_points(f: Function, candidates: np.ndarray) -> np.ndarray:
-    """Which candidate points (columns) give a finite, bounded value and gradient."""
+    """Which candidate points (columns) give a finite, bounded value and gradient.
+
+    None of them, when SymPy cannot print the expression or its derivative as NumPy
+    code (a rewritten ``Heaviside`` can yield a ``Piecewise`` whose condition is no
+    Boolean): such a tree is drawn again.
+    """
+    nothing = np.zeros(candidates.shape[1], dtype=bool)
     partials = _exact_partials(f)
     if partials is None:
-        return np.zeros(candidates.shape[1], dtype=bool)
+        return nothing
     args = candidates if f.ndim > 1 else candidates[0]
-    keep = _usable(np.asarray(f.numpy(args), dtype=float))
-    for exact in partials:
-        values = np.asarray(Function.from_expr(exact, f.variables).numpy(args), dtype=float)
-        keep &= _usable(np.broadcast_to(values, keep.shape))
+    try:
+        keep = _usable(np.asarray(f.numpy(args), dtype=float))
+        for exact in partials:
+            values = np.asarray(Function.from_expr(exact, f.variables).numpy(args), dtype=float)
+            keep &= _usable(np.broadcast_to(values, keep.shape))
+    except (TypeError, ValueError, NameError, ArithmeticError):
+        return nothing
     return keep
 
 
