@@ -68,7 +68,16 @@ def _compiled(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...]) -> Callable
 
 @lru_cache(maxsize=512)
 def _diff(expr: sympy.Expr, spec: tuple[tuple[sympy.Symbol, int], ...]) -> sympy.Expr:
-    return sympy.diff(expr, *spec) if spec else expr
+    if not spec:
+        return expr
+    if isinstance(expr, sympy.Add):
+        # A sum differentiates term by term, and a term without the variables is 0:
+        # skipping those makes Rosenbrock-100's gradient 100 small derivatives, not 100
+        # derivatives of the whole 99-term sum (the same expression, ~30x sooner).
+        wrt = {symbol for symbol, _ in spec}
+        terms = [t for t in expr.args if not wrt.isdisjoint(t.free_symbols)]
+        return sympy.Add(*[sympy.diff(t, *spec) for t in terms])
+    return sympy.diff(expr, *spec)
 
 
 def _evaluate(
@@ -145,7 +154,38 @@ def gradient(f: Function, x: Any) -> np.ndarray:
     """The exact gradient of ``f`` at one point ``x`` (length ``f.ndim``)."""
     expr = _expression(f)
     point = np.asarray(x, dtype=float).reshape(-1)
-    return np.array([_evaluate(_diff(expr, ((v, 1),)), f.variables, point) for v in f.variables])
+    parts = tuple(_diff(expr, ((v, 1),)) for v in f.variables)
+    together = _evaluate_all(parts, f.variables, point)
+    if together is not None:
+        return together
+    return np.array([_evaluate(part, f.variables, point) for part in parts])
+
+
+@lru_cache(maxsize=128)
+def _compiled_all(
+    exprs: tuple[sympy.Expr, ...], variables: tuple[sympy.Symbol, ...]
+) -> Callable[..., Any]:
+    return sympy.lambdify(variables, [_settle_kinks(e) for e in exprs], modules="mpmath")
+
+
+def _evaluate_all(
+    exprs: tuple[sympy.Expr, ...], variables: tuple[sympy.Symbol, ...], point: np.ndarray
+) -> np.ndarray | None:
+    """All components in one compiled call (one lambdify, not one per component).
+
+    None when any component needs the careful path of ``_evaluate`` (a pole, a
+    complex value, an error), which then takes the components one at a time.
+    """
+    fn = _compiled_all(exprs, variables)
+    with mpmath.workdps(DIGITS):
+        args = [mpmath.mpf(float(c)) for c in point]
+        try:
+            values = fn(*args)
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+            return None
+        if any(isinstance(v, mpmath.mpc) for v in values):
+            return None
+        return np.array([float(v) for v in values])
 
 
 def hessian(f: Function, x: Any) -> np.ndarray:
