@@ -50,7 +50,8 @@ Measurement method
 - Memory: ``tracemalloc`` current allocation after building the graph, minus
   before, divided by the node count (the built graph is kept alive while measured).
 
-Run from the repository root: ``PYTHONPATH=. python scripts/bench_autodiff.py [--quick]``.
+Run from the repository root: ``PYTHONPATH=. python scripts/bench_autodiff.py [--quick]
+[--only rosenbrock ...]``.
 """
 
 from __future__ import annotations
@@ -743,6 +744,16 @@ def bench_memory(peers: Peers) -> None:
 # ---------------------------------------------------------------------------- main
 
 
+CASES: dict[str, Callable[[Peers, Timer, list[Target]], None]] = {
+    "mlp": bench_mlp,
+    "chain": bench_chain,
+    "rosenbrock": bench_rosenbrock,
+    "tanh": bench_tanh_mlp,
+    "hessian": bench_hessian,
+    "memory": lambda peers, timer, targets: bench_memory(peers),
+}
+
+
 def header(args: argparse.Namespace, peers: Peers, timer: Timer) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -786,6 +797,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="3 samples of >= 50 ms, not 7 of >= 200 ms"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(CASES),
+        metavar="CASE",
+        help=f"run only these cases ({', '.join(sorted(CASES))}); default: all",
+    )
     args = parser.parse_args(argv)
     peers = load_peers()
     timer = Timer(repeats=3, min_sample=0.05) if args.quick else Timer(repeats=7, min_sample=0.2)
@@ -794,12 +812,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(header(args, peers, timer))
     targets: list[Target] = []
     started = time.perf_counter()
-    bench_mlp(peers, timer, targets)
-    bench_chain(peers, timer, targets)
-    bench_rosenbrock(peers, timer, targets)
-    bench_tanh_mlp(peers, timer, targets)
-    bench_hessian(peers, timer, targets)
-    bench_memory(peers)
+    for name, bench in CASES.items():
+        if args.only is None or name in args.only:
+            bench(peers, timer, targets)
     section("Targets")
     print(
         table(

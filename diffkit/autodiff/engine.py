@@ -12,12 +12,14 @@ recorded gradient gives a whole Hessian, in one pass instead of n.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
+from . import buffers
 from .tensor import Node, Shaped, Tensor
 from .vjps import IndexedCotangent
 
@@ -25,20 +27,23 @@ __all__ = ["backward", "derivative", "grad", "hessian", "jacobian", "reachable",
 
 
 _creation = attrgetter("order")
+_SHAPED = (np.ndarray, Tensor)
 
 
 def reachable(root: Tensor | Node) -> list[Node]:
     """Every node the root depends on, latest first."""
     start = root._node if isinstance(root, Tensor) else root
-    seen = {id(start): start}
+    seen = {start}
+    found = [start]
     stack = [start]
     while stack:
-        node = stack.pop()
-        for parent in node.prev:
-            if id(parent) not in seen:
-                seen[id(parent)] = parent
+        for parent in stack.pop().prev:
+            if parent not in seen:
+                seen.add(parent)
+                found.append(parent)
                 stack.append(parent)
-    return sorted(seen.values(), key=_creation, reverse=True)
+    found.sort(key=_creation, reverse=True)
+    return found
 
 
 def backward(
@@ -53,36 +58,38 @@ def backward(
     there, which is what differentiating with respect to an intermediate (a tensor
     handed to ``grad`` inside a function being differentiated) means.
     """
-    targets = {id(t._node) for t in wrt}
-    batch = np.ndim(seed) - root.ndim
-    if batch < 0 or np.shape(seed)[batch:] != root.shape:
+    seed_shape = seed.shape if isinstance(seed, _SHAPED) else np.shape(seed)
+    batch = len(seed_shape) - root.ndim
+    if batch < 0 or seed_shape[batch:] != root.shape:
         raise ValueError(
-            f"seed of shape {np.shape(seed)} does not match an output of shape {root.shape}"
+            f"seed of shape {seed_shape} does not match an output of shape {root.shape}"
         )
-    pending: dict[int, Any] = {id(root._node): seed}
-    owned: set[int] = set()
+    stops = {t._node for t in wrt}
+    # Keyed by the nodes themselves (hashed by identity): no id() call per lookup.
+    pending: dict[Node | None, Any] = {root._node: seed}
+    owned: set[Node | None] = set()
     leaves: dict[int, Any] = {}
     for node in reachable(root):
-        g = pending.pop(id(node), None)
+        g = pending.pop(node, None)
         if g is None:
             continue
-        if node.vjp is None or id(node) in targets:
+        vjp = node.vjp
+        if vjp is None or node in stops:
             leaves[id(node)] = g
             continue
         if create_graph:
-            cotangents = node.vjp(
+            cotangents = vjp(
                 g, _recorded(node), _as_tensor(node.out, node), node.kwargs, node.needs, batch
             )
         else:
-            cotangents = node.vjp(g, node.saved, node.out, node.kwargs, node.needs, batch)
+            cotangents = vjp(g, node.saved, node.out, node.kwargs, node.needs, batch)
         for parent, ct in zip(node.parents, cotangents, strict=True):
             if ct is None:  # VJPs return None for arguments that are not tensors
                 continue
-            key = id(parent)
-            if key in pending or type(ct) is IndexedCotangent:
-                _accumulate(pending, owned, key, ct)
+            if parent in pending or type(ct) is IndexedCotangent:
+                _accumulate(pending, owned, parent, ct)
             else:
-                pending[key] = ct
+                pending[parent] = ct
     return leaves
 
 
@@ -98,7 +105,9 @@ def _recorded(node: Node) -> tuple[Any, ...]:
     )
 
 
-def _accumulate(pending: dict[int, Any], owned: set[int], key: int, ct: Any) -> None:
+def _accumulate(
+    pending: dict[Node | None, Any], owned: set[Node | None], key: Node | None, ct: Any
+) -> None:
     """Add a cotangent into the pending sum of one node, in place where the buffer is ours.
 
     ``owned`` holds the keys whose buffer this pass allocated: only those may be
@@ -110,7 +119,7 @@ def _accumulate(pending: dict[int, Any], owned: set[int], key: int, ct: Any) -> 
             pending[key] = previous + ct.dense()
             return
         if previous is None or key not in owned:
-            dense = np.zeros(ct.shape, dtype=ct.values.dtype)
+            dense = _zeros_buffer(ct.shape, ct.values.dtype)
             if previous is not None:
                 dense += previous
             owned.add(key)
@@ -128,12 +137,34 @@ def _accumulate(pending: dict[int, Any], owned: set[int], key: int, ct: Any) -> 
     ):
         np.add(previous, ct, out=previous)
     else:
-        total = previous + ct
+        total = _sum(previous, ct)
         pending[key] = total
         if isinstance(total, np.ndarray):
             owned.add(key)
         else:
             owned.discard(key)
+
+
+def _zeros_buffer(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Zeros to accumulate into: a recycled buffer when large (fresh zeros cost page faults)."""
+    if math.prod(shape) * np.dtype(dtype).itemsize < buffers.MIN_BYTES:
+        return np.zeros(shape, dtype=dtype)
+    dense = buffers.empty(shape, dtype)
+    dense.fill(0)
+    return dense
+
+
+def _sum(a: Any, b: Any) -> Any:
+    """a + b, into a recycled buffer when both are large arrays of one shape and dtype."""
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.nbytes >= buffers.MIN_BYTES
+    ):
+        return np.add(a, b, out=buffers.empty(a.shape, a.dtype))
+    return a + b
 
 
 def _leaf(x: Any) -> Tensor:
@@ -172,7 +203,7 @@ def _gradient_at(
         raise ValueError(
             f"grad needs a scalar-valued function, got an output of shape {node.shape}; use jacobian"
         )
-    seed = np.ones(node.shape, dtype=node.dtype)
+    seed = np.array(1, dtype=node.dtype) if node.ndim == 0 else np.ones(node.shape, node.dtype)
     gradient = backward(node, seed, create_graph=create_graph, wrt=(leaf,)).get(id(leaf._node))
     return (node if create_graph else node.data), (_zeros(leaf) if gradient is None else gradient)
 

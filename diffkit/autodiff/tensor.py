@@ -23,13 +23,16 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from . import vjps
+from . import buffers, vjps
 
 __all__ = ["Node", "Shaped", "Tensor", "UnsupportedOperationError", "supported_operations"]
 
 # Creation order of nodes: backward visits them in reverse, which is a topological
 # order (a node is always created after its arguments) and makes sums deterministic.
 _order = itertools.count()
+
+# Results of at least this many bytes go to recycled buffers (see buffers.py).
+_POOL_BYTES = buffers.MIN_BYTES
 
 # ufunc -> primitive row, from the table itself: no second list of primitives here.
 _UFUNC_ROWS: dict[Any, ops.Primitive] = {
@@ -95,6 +98,47 @@ class Shaped:
         return f"{self.dtype}{list(self.shape)} (not kept)"
 
 
+# Arrays up to this many bytes are kept whole even where no VJP reads them: a shape
+# record would cost more time than the array costs memory.
+_KEEP_BYTES = 256
+
+# (saves, needs) -> saves(needs): a handful of distinct answers, asked once per node.
+_KEEPS: dict[tuple[Any, tuple[bool, ...]], tuple[tuple[bool, ...] | None, bool]] = {}
+_NEEDS: dict[tuple[bool, bool], tuple[bool, ...]] = {
+    (a, b): (a, b) for a in (False, True) for b in (False, True)
+}
+_NEEDS_ONE: tuple[bool, ...] = (True,)
+
+
+def _keeps(saves: Saves | None, needs: tuple[bool, ...]) -> tuple[tuple[bool, ...] | None, bool]:
+    """Which arguments (None: all) and whether the output a node keeps; remembered."""
+    found = (None, True) if saves is None else saves(needs)
+    if len(_KEEPS) < 4096:
+        _KEEPS[saves, needs] = found
+    return found
+
+
+def _links(
+    args: tuple[Any, ...],
+) -> tuple[tuple[Any, ...], tuple[Any, ...], list[Any], tuple[bool, ...]]:
+    """Parents, parent nodes, values and which arguments are tensors, for any number of arguments."""
+    parents: list[Node | None] = []
+    prev: list[Node] = []
+    saved: list[Any] = []
+    needs: list[bool] = []
+    for a in args:
+        if isinstance(a, Tensor):
+            parents.append(a._node)
+            prev.append(a._node)
+            saved.append(a.data)
+            needs.append(True)
+        else:
+            parents.append(None)
+            saved.append(a)  # a constant: the user's own object
+            needs.append(False)
+    return tuple(parents), tuple(prev), saved, tuple(needs)
+
+
 class Node:
     """One recorded operation: its parents, the values its VJP reads, and the VJP.
 
@@ -126,32 +170,38 @@ class Node:
         kwargs: Any,
         saves: Saves | None,
     ) -> None:
-        # Plain loops: on Python 3.11 each comprehension is a function call, and this
-        # runs once per recorded operation.
-        parents: list[Node | None] = []
-        prev: list[Node] = []
-        saved: list[Any] = []
-        needs_list: list[bool] = []
-        for a in args:
-            if isinstance(a, Tensor):
-                node = a._node
-                parents.append(node)
-                prev.append(node)
-                saved.append(a.data)
-                needs_list.append(True)
-            else:
-                parents.append(None)
-                saved.append(a)  # a constant: the user's own object
-                needs_list.append(False)
-        needs = tuple(needs_list)
-        keep_out = True
-        if saves is not None:
-            keep_args, keep_out = saves(needs)
+        # Unrolled for one and two arguments, plain loops otherwise: this runs once
+        # per recorded operation (on Python 3.11 a comprehension is a function call).
+        saved: list[Any]
+        needs: tuple[bool, ...]
+        if len(args) == 2:
+            a, b = args
+            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+            pa = a._node if ta else None
+            pb = b._node if tb else None
+            parents: tuple[Any, ...] = (pa, pb)
+            prev: tuple[Any, ...] = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
+            saved = [a.data if ta else a, b.data if tb else b]
+            needs = _NEEDS[ta, tb]
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            node = args[0]._node
+            parents = prev = (node,)
+            saved = [args[0].data]
+            needs = _NEEDS_ONE
+        else:
+            parents, prev, saved, needs = _links(args)
+        found = _KEEPS.get((saves, needs))
+        if found is None:
+            found = _keeps(saves, needs)
+        keep_args, keep_out = found
+        if keep_args is not None:
             for k in range(len(needs)):
                 if needs[k] and not keep_args[k]:
-                    saved[k] = Shaped(saved[k])
-        self.parents: tuple[Node | None, ...] = tuple(parents)
-        self.prev: tuple[Node, ...] = tuple(prev)
+                    value = saved[k]
+                    if value.nbytes > _KEEP_BYTES:
+                        saved[k] = Shaped(value)
+        self.parents: tuple[Node | None, ...] = parents
+        self.prev: tuple[Node, ...] = prev
         self.saved: tuple[Any, ...] = tuple(saved)
         self.out: Any = tensor.data if keep_out else None  # None: no VJP reads it
         self.needs = needs
@@ -167,7 +217,8 @@ class Node:
     def leaf(cls, tensor: Tensor) -> Node:
         """A leaf's node: no parents, no VJP, and a weak link back to its tensor (for .grad)."""
         node = cls.__new__(cls)
-        node.parents, node.prev, node.saved, node.needs = (), (), (), ()
+        node.parents, node.prev, node.saved = (), (), ()
+        node.needs = ()
         node.out = None
         node.kwargs = node.vjp = None
         node.op = ""
@@ -397,34 +448,34 @@ class Tensor:
     # ------------------------------------------------------------------ operators
 
     def __add__(self, other: Any) -> Any:
-        return _apply(np.add, (self, other), _NO_OPTIONS)
+        return _operator(np.add, _ADD, self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return _apply(np.add, (other, self), _NO_OPTIONS)
+        return _operator(np.add, _ADD, other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return _apply(np.subtract, (self, other), _NO_OPTIONS)
+        return _operator(np.subtract, _SUBTRACT, self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return _apply(np.subtract, (other, self), _NO_OPTIONS)
+        return _operator(np.subtract, _SUBTRACT, other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return _apply(np.multiply, (self, other), _NO_OPTIONS)
+        return _operator(np.multiply, _MULTIPLY, self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return _apply(np.multiply, (other, self), _NO_OPTIONS)
+        return _operator(np.multiply, _MULTIPLY, other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return _apply(np.true_divide, (self, other), _NO_OPTIONS)
+        return _operator(np.true_divide, _DIVIDE, self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return _apply(np.true_divide, (other, self), _NO_OPTIONS)
+        return _operator(np.true_divide, _DIVIDE, other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return _apply(np.power, (self, other), _NO_OPTIONS)
+        return _operator(np.power, _POWER, self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return _apply(np.power, (other, self), _NO_OPTIONS)
+        return _operator(np.power, _POWER, other, self)
 
     def __matmul__(self, other: Any) -> Any:
         return _apply(np.matmul, (self, other), _NO_OPTIONS)
@@ -463,11 +514,7 @@ class Tensor:
 
 
 def _apply(ufunc: Any, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A ufunc on tensors: the plain result, recorded as a node when it has a derivative.
-
-    Tensor's operators call this directly, skipping NumPy's dispatch (a microsecond
-    a call, which is most of a small array's cost).
-    """
+    """A ufunc on tensors: the plain result, recorded as a node when it has a derivative."""
     raw = [a.data if isinstance(a, Tensor) else a for a in inputs]
     if ufunc in _NON_DIFFERENTIABLE:
         return ufunc(*raw, **kwargs)
@@ -476,12 +523,56 @@ def _apply(ufunc: Any, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     row = _UFUNC_ROWS.get(ufunc)
     if row is None:
         raise _unsupported(f"np.{ufunc.__name__}")
-    # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
-    data = raw[0] ** raw[1] if ufunc is np.power and not kwargs else ufunc(*raw, **kwargs)
+    data = ufunc(*raw, **kwargs) if kwargs else _evaluate(ufunc, raw)
     return Tensor._record(data, row.name, vjps.elementwise, inputs, row, row.saves)
 
 
+def _operator(ufunc: Any, row: ops.Primitive, a: Any, b: Any) -> Tensor:
+    """A binary operator with a tensor on one side, without NumPy's dispatch.
+
+    Tensor's operators call this directly: NumPy's dispatch costs a microsecond a
+    call, which is most of a small array's cost.
+    """
+    raw = [a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b]
+    return Tensor._record(_evaluate(ufunc, raw), row.name, vjps.elementwise, (a, b), row, row.saves)
+
+
+def _evaluate(ufunc: Any, raw: list[Any]) -> Any:
+    """ufunc(*raw), written into a recycled buffer when the result is a large array."""
+    first = raw[0] if type(raw[0]) is np.ndarray else raw[-1]
+    if type(first) is np.ndarray and first.nbytes >= _POOL_BYTES:
+        data = _into_buffer(ufunc, raw, first)
+        if data is not None:
+            return data
+    # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
+    return raw[0] ** raw[1] if ufunc is np.power else ufunc(*raw)
+
+
+def _into_buffer(ufunc: Any, raw: list[Any], template: np.ndarray) -> np.ndarray | None:
+    """ufunc(*raw) in a free pooled buffer (a new one is tracked), or None when the
+    result's shape or dtype is not simply the template's: arrays of one shape and
+    float dtype, and Python numbers (which take the arrays' dtype)."""
+    shape, dtype = template.shape, template.dtype
+    if dtype.kind != "f":
+        return None
+    for a in raw:
+        if type(a) is np.ndarray:
+            if a.shape != shape or a.dtype != dtype:
+                return None
+        elif type(a) is not float and type(a) is not int:
+            return None
+    out = buffers.take(shape, dtype)
+    if out is None:
+        data = raw[0] ** raw[1] if ufunc is np.power else ufunc(*raw)
+        buffers.track(data)
+        return data
+    return ufunc(*raw, out=out)
+
+
 _NO_OPTIONS: dict[str, Any] = {}
+_ADD, _SUBTRACT, _MULTIPLY, _DIVIDE, _POWER = (
+    _UFUNC_ROWS[u] for u in (np.add, np.subtract, np.multiply, np.true_divide, np.power)
+)
 
 
 def supported_operations() -> tuple[str, ...]:

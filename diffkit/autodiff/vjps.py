@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import buffers
 from . import tensor as _tensor
 
 __all__ = ["FUNCTIONS", "IndexedCotangent", "elementwise", "getitem", "matmul", "unbroadcast"]
@@ -42,8 +43,10 @@ def _record(
     saves: Any = None,
 ) -> Any:
     """A node when any argument is a tensor; the plain result otherwise."""
-    if any(_is_tensor(a) for a in args):
-        return _tensor.Tensor._record(data, op, vjp, args, kwargs, saves)
+    tensor = _tensor.Tensor
+    for a in args:
+        if isinstance(a, tensor):
+            return tensor._record(data, op, vjp, args, kwargs, saves)
     return data
 
 
@@ -78,14 +81,55 @@ def unbroadcast(ct: Any, shape: tuple[int, ...], batch: int) -> Any:
 def elementwise(
     g: Any, args: tuple[Any, ...], out: Any, row: Any, needs: tuple[bool, ...], batch: int
 ) -> tuple[Any, ...]:
-    """The chain rule for an elementwise primitive: the row's VJP, unbroadcast to each input."""
-    cotangents = row.vjp(g, needs, *args, out=out)
-    return tuple(
-        [
-            None if ct is None else unbroadcast(ct, _shape(args[i]), batch)
-            for i, ct in enumerate(cotangents)
-        ]
+    """The chain rule for an elementwise primitive: the row's VJP, unbroadcast to each input.
+
+    The row's rules, applied as ``ops.Primitive.vjp`` applies them, but with products
+    written into recycled buffers when they are large arrays.
+    """
+    rules = row.per_argument_vjp
+    partials: Any = row.partials(*args, out) if rules is None else None
+    cotangents: list[Any] = []
+    for i in range(len(needs)):
+        if not needs[i]:
+            cotangents.append(None)
+            continue
+        ct = _times(g, partials[i]) if rules is None else rules[i](g, *args, out)
+        shape = _shape(args[i])
+        if batch or _shape(ct) != shape:
+            ct = unbroadcast(ct, shape, batch)
+        cotangents.append(ct)
+    return tuple(cotangents)
+
+
+def _times(g: Any, partial: Any) -> Any:
+    """g * partial, skipping the product for the constant partials 1 and -1 (as ops.py does)."""
+    if type(partial) is float or type(partial) is int:
+        if partial == 1:
+            return g
+        if partial == -1:
+            return _pooled(np.negative, g) if _large(g) else -g
+    if _large(g) and _same_layout(g, partial):
+        return _pooled(np.multiply, g, partial)
+    return g * partial
+
+
+def _large(value: Any) -> bool:
+    """A plain float array big enough for a recycled buffer to beat a fresh one."""
+    return (
+        type(value) is np.ndarray and value.nbytes >= buffers.MIN_BYTES and value.dtype.kind == "f"
     )
+
+
+def _same_layout(g: np.ndarray, other: Any) -> bool:
+    """Whether ``g op other`` has g's shape and dtype (so it fits a buffer like g)."""
+    if type(other) is float or type(other) is int:
+        return True
+    return type(other) is np.ndarray and other.shape == g.shape and other.dtype == g.dtype
+
+
+def _pooled(ufunc: Any, *operands: Any) -> np.ndarray:
+    first = operands[0]
+    return ufunc(*operands, out=buffers.empty(first.shape, first.dtype))
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -94,6 +138,8 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- reductions
+
+_add_reduce: Callable[..., Any] = np.add.reduce
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -115,10 +161,19 @@ def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool, batch: in
 def _sum_vjp(
     g: Any, args: tuple[Any, ...], out: Any, kw: Any, needs: Any, batch: int
 ) -> tuple[Any, ...]:
-    (x,) = args
-    shape = np.shape(x)
+    shape = _shape(args[0])
+    if type(g) is np.ndarray and g.ndim == 0:  # a whole sum: no reshaping to do
+        return (_spread(g, shape),)
     expanded = _expand(g, shape, kw[0], kw[1], batch)
     return (np.broadcast_to(expanded, np.shape(expanded)[:batch] + shape),)
+
+
+def _spread(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of a 0-d array with every element at g: np.broadcast_to, without
+    its Python-level checks (a few microseconds, per sum)."""
+    view = np.ndarray(shape, dtype=g.dtype, buffer=g, strides=(0,) * len(shape))
+    view.flags.writeable = False
+    return view
 
 
 def sum_(
@@ -131,8 +186,12 @@ def sum_(
 ) -> Any:
     if dtype is not None or out is not None or rest:
         raise _tensor._unsupported("np.sum with dtype, out, initial or where")
+    data = _raw(x)
     return _record(
-        np.sum(_raw(x), axis=axis, keepdims=keepdims),
+        # what np.sum does for an ndarray, without its Python-level wrapper
+        _add_reduce(data, axis=axis, keepdims=keepdims)
+        if type(data) is np.ndarray
+        else np.sum(data, axis=axis, keepdims=keepdims),
         "sum",
         _sum_vjp,
         (x,),
@@ -361,15 +420,18 @@ def _getitem_vjp(
     g: Any, args: tuple[Any, ...], out: Any, kw: Any, needs: Any, batch: int
 ) -> tuple[Any, ...]:
     index, advanced = kw
-    full = (slice(None),) * batch + index
-    shape = np.shape(g)[:batch] + np.shape(args[0])
+    full = (slice(None),) * batch + index if batch else index
+    shape = _shape(g)[:batch] + _shape(args[0]) if batch else _shape(args[0])
     if _is_tensor(g):  # a recorded pass: the scatter must itself be differentiable
         return (_scatter(g, full, shape, advanced),)
     return (IndexedCotangent(full, g, shape, advanced),)
 
 
 def getitem(x: Any, index: Any) -> Any:
-    normal, advanced = _normalize_index(index)
+    if type(index) is slice or type(index) is int:  # the common case, without the checks
+        normal, advanced = (index,), False
+    else:
+        normal, advanced = _normalize_index(index)
     return _record(_raw(x)[normal], "getitem", _getitem_vjp, (x,), (normal, advanced), _shapes_only)
 
 
