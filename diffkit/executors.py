@@ -13,6 +13,9 @@ killed and replaced, so even a hang inside C code cannot stop the run. Where the
 platform can fork, workers inherit the task list and receive only indices, so
 tasks need not be picklable (elsewhere they are spawned and must be); results
 travel back pickled. In-process runs apply no memory cap.
+
+``executor="dask"`` runs the tasks on a Dask distributed cluster instead, with the same
+results and guarantees (``executors_dask``, imported only then: dask is an extra).
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
-__all__ = ["TaskTimeout", "default_jobs", "run_tasks"]
+__all__ = ["EXECUTORS", "TaskTimeout", "default_jobs", "run_tasks", "shared_scheduler"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+EXECUTORS = ("processes", "dask")
 
 
 class TaskTimeout(BaseException):
@@ -252,6 +257,8 @@ def run_tasks(
     memory_limit: int | None = None,
     progress: bool | None = None,
     label: str = "sweep",
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> list[R]:
     """``[work(t) for t in tasks]``, in order, with failures replaced by ``on_failure``.
 
@@ -260,15 +267,52 @@ def run_tasks(
     a dead worker (status "crashed"), and, with ``jobs > 1``, a cap on the memory a
     worker may add (``memory_limit`` bytes; going past it raises MemoryError inside
     the task). ``progress``: a tqdm bar on stderr; None shows it only on a terminal.
+    ``executor``: "processes" (in-process when ``jobs == 1``) or "dask", on the Dask
+    scheduler at address ``scheduler``, or on a LocalCluster of ``jobs`` workers started
+    for this run when it is None.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("scheduler is a Dask scheduler's address: it needs executor='dask'")
     with _progress(len(tasks), progress, label) as bar:
+        if executor == "dask":
+            from .executors_dask import run_dask
+
+            return run_dask(
+                tasks,
+                work,
+                on_failure,
+                jobs=jobs,
+                time_limit=time_limit,
+                memory_limit=memory_limit,
+                scheduler=scheduler,
+                bar=bar,
+            )
         if jobs == 1 or len(tasks) <= 1:
             return _run_serial(tasks, work, on_failure, time_limit, bar)
         return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)
+
+
+@contextlib.contextmanager
+def shared_scheduler(executor: str, scheduler: str | None, jobs: int) -> Iterator[str | None]:
+    """The ``scheduler`` for several ``run_tasks`` calls: with Dask, one LocalCluster for all.
+
+    Starting a LocalCluster takes seconds; a caller that runs tasks in stages (ground
+    truth, then estimates) wraps them in this and passes the address it yields on.
+    Other executors, and a given address, pass through unchanged.
+    """
+    if executor != "dask" or scheduler is not None:
+        yield scheduler
+        return
+    from .executors_dask import local_cluster
+
+    with local_cluster(jobs) as address:
+        yield address
 
 
 def default_jobs() -> int:
