@@ -32,6 +32,7 @@ import json
 import math
 import os
 import secrets
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -42,7 +43,6 @@ import pandas as pd
 
 from ..agreement import agreement
 from ..randexpr import random_functions
-from ..sweep import _TRUTHS as _SWEEP_TRUTHS  # see _sweep_chunk
 from ..sweep import DEFAULT_STEPS, FD_METHODS, sweep
 
 __all__ = [
@@ -307,11 +307,20 @@ def _sweep_chunk(
         memory_limit=memory_limit,
         progress=progress,
     )
-    # The sweep keeps each point's ground truth for the life of the process; a study
-    # never revisits a chunk's points, so let them go (memory flat in count).
-    _SWEEP_TRUTHS.clear()
+    _forget_sweep_truths()
     expressions = {f.name: str(f.expr) for f in functions}
     return summarize_chunk(frame, expressions)
+
+
+def _forget_sweep_truths() -> None:
+    """Empty the sweep's per-process cache of ground truths, if it keeps one.
+
+    A study never revisits a chunk's points, so the cache would only grow with
+    ``count``. Looked up by name so that a sweep without the cache needs no change here.
+    """
+    cache = getattr(sys.modules[sweep.__module__], "_TRUTHS", None)
+    if isinstance(cache, dict):
+        cache.clear()
 
 
 # ---------------------------------------------------------------------- reduction
