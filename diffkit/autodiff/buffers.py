@@ -9,6 +9,10 @@ made and lends one out again as ``out=`` once the pool's reference is the only o
 left: no tensor, node, view or user variable can reach it then, so writing into it
 is invisible. The reference count decides, as it does for NumPy's elision.
 
+Derivative rules in ``ops.py`` are plain NumPy (``g * a``) and take no ``out=``; the
+engine lends them large values as ``Lent`` views, whose ufuncs write into recycled
+buffers, so the rules recycle too without a second copy of them here.
+
 Bounded by ``limit`` bytes (``set_limit``); ``clear()`` lets go of every buffer.
 """
 
@@ -19,7 +23,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_BYTES", "clear", "held", "limit", "set_limit", "take", "track"]
+from .. import ops
+
+__all__ = [
+    "MIN_BYTES",
+    "Lent",
+    "clear",
+    "empty",
+    "held",
+    "lend",
+    "limit",
+    "output_for",
+    "set_limit",
+    "take",
+    "track",
+]
 
 # Below this, malloc recycles memory itself (NumPy's elision uses the same bound).
 MIN_BYTES = 1 << 18
@@ -82,6 +100,68 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         found = np.empty(shape, dtype=dtype)
         track(found)
     return found
+
+
+def output_for(operands: Any) -> np.ndarray | None:
+    """A buffer for the result of an elementwise ufunc on ``operands``, when that result is
+    a large float array shaped like them: arrays of one shape and dtype, and Python numbers
+    (which take the arrays' dtype). None otherwise, or when recycling is off."""
+    template = None
+    for a in operands:
+        if type(a) is np.ndarray:
+            if template is None:
+                template = a
+            elif a.shape != template.shape or a.dtype != template.dtype:
+                return None
+        elif type(a) is not float and type(a) is not int:
+            return None
+    if (
+        template is None
+        or template.nbytes < MIN_BYTES
+        or template.dtype.kind != "f"
+        or not _state["limit"]
+    ):
+        return None
+    return empty(template.shape, template.dtype)
+
+
+# ufuncs whose result has their float operands' dtype: the primitives of ops.py and a few
+# that NumPy calls for them. Others (comparisons) allocate as usual.
+_SAME_DTYPE = frozenset(
+    {row.numpy for row in ops.PRIMITIVES.values() if isinstance(row.numpy, np.ufunc)}
+    | {np.square, np.reciprocal, np.positive}
+)
+
+
+def _plain(value: Any) -> Any:
+    return value.view(np.ndarray) if type(value) is Lent else value
+
+
+class Lent(np.ndarray):
+    """A view of a large value lent to a derivative rule: ufuncs on it write their result
+    into a recycled buffer. Results are plain arrays; the view is never written into."""
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain = [_plain(a) for a in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
+        elif method == "__call__" and ufunc in _SAME_DTYPE:
+            out = output_for(plain)
+            if out is not None:
+                kwargs["out"] = (out,)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        args = tuple(_plain(a) for a in args)
+        kwargs = {k: _plain(v) for k, v in kwargs.items()}
+        return _plain(super().__array_function__(func, types, args, kwargs))
+
+
+def lend(value: Any) -> Any:
+    """``value`` as a ``Lent`` view when it is a large float array; otherwise itself."""
+    if type(value) is np.ndarray and value.nbytes >= MIN_BYTES and value.dtype.kind == "f":
+        return value.view(Lent)
+    return value
 
 
 def _evict(needed: int) -> None:

@@ -102,19 +102,26 @@ class Shaped:
 # record would cost more time than the array costs memory.
 _KEEP_BYTES = 256
 
-# (saves, needs) -> saves(needs): a handful of distinct answers, asked once per node.
-_KEEPS: dict[tuple[Any, tuple[bool, ...]], tuple[tuple[bool, ...] | None, bool]] = {}
+# (saves, needs) -> which arguments are kept as shapes only, and whether the output
+# is kept: a handful of distinct answers, asked once per node.
+_DROPPED: dict[tuple[Any, tuple[bool, ...]], tuple[tuple[bool, ...], bool]] = {}
 _NEEDS: dict[tuple[bool, bool], tuple[bool, ...]] = {
     (a, b): (a, b) for a in (False, True) for b in (False, True)
 }
 _NEEDS_ONE: tuple[bool, ...] = (True,)
 
 
-def _keeps(saves: Saves | None, needs: tuple[bool, ...]) -> tuple[tuple[bool, ...] | None, bool]:
-    """Which arguments (None: all) and whether the output a node keeps; remembered."""
-    found = (None, True) if saves is None else saves(needs)
-    if len(_KEEPS) < 4096:
-        _KEEPS[saves, needs] = found
+def _dropped(saves: Saves | None, needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    """Which tensor arguments a node keeps as shapes only, and whether it keeps its output."""
+    found = _DROPPED.get((saves, needs))
+    if found is None:
+        if saves is None:
+            found = (False,) * len(needs), True
+        else:
+            keep_args, keep_out = saves(needs)
+            found = tuple([n and not k for n, k in zip(needs, keep_args, strict=True)]), keep_out
+        if len(_DROPPED) < 4096:
+            _DROPPED[saves, needs] = found
     return found
 
 
@@ -172,37 +179,39 @@ class Node:
     ) -> None:
         # Unrolled for one and two arguments, plain loops otherwise: this runs once
         # per recorded operation (on Python 3.11 a comprehension is a function call).
-        saved: list[Any]
-        needs: tuple[bool, ...]
+        parents: tuple[Any, ...]
+        prev: tuple[Any, ...]
         if len(args) == 2:
             a, b = args
             ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
             pa = a._node if ta else None
             pb = b._node if tb else None
-            parents: tuple[Any, ...] = (pa, pb)
-            prev: tuple[Any, ...] = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
-            saved = [a.data if ta else a, b.data if tb else b]
+            parents = (pa, pb)
+            prev = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
             needs = _NEEDS[ta, tb]
+            drop, keep_out = _dropped(saves, needs)
+            sa = a.data if ta else a
+            sb = b.data if tb else b
+            if drop[0] and sa.nbytes > _KEEP_BYTES:
+                sa = Shaped(sa)
+            if drop[1] and sb.nbytes > _KEEP_BYTES:
+                sb = Shaped(sb)
+            self.saved: tuple[Any, ...] = (sa, sb)
         elif len(args) == 1 and isinstance(args[0], Tensor):
-            node = args[0]._node
-            parents = prev = (node,)
-            saved = [args[0].data]
+            parents = prev = (args[0]._node,)
             needs = _NEEDS_ONE
+            drop, keep_out = _dropped(saves, needs)
+            sa = args[0].data
+            self.saved = (Shaped(sa) if drop[0] and sa.nbytes > _KEEP_BYTES else sa,)
         else:
             parents, prev, saved, needs = _links(args)
-        found = _KEEPS.get((saves, needs))
-        if found is None:
-            found = _keeps(saves, needs)
-        keep_args, keep_out = found
-        if keep_args is not None:
+            drop, keep_out = _dropped(saves, needs)
             for k in range(len(needs)):
-                if needs[k] and not keep_args[k]:
-                    value = saved[k]
-                    if value.nbytes > _KEEP_BYTES:
-                        saved[k] = Shaped(value)
+                if drop[k] and saved[k].nbytes > _KEEP_BYTES:
+                    saved[k] = Shaped(saved[k])
+            self.saved = tuple(saved)
         self.parents: tuple[Node | None, ...] = parents
         self.prev: tuple[Node, ...] = prev
-        self.saved: tuple[Any, ...] = tuple(saved)
         self.out: Any = tensor.data if keep_out else None  # None: no VJP reads it
         self.needs = needs
         self.kwargs = kwargs
@@ -541,32 +550,17 @@ def _evaluate(ufunc: Any, raw: list[Any]) -> Any:
     """ufunc(*raw), written into a recycled buffer when the result is a large array."""
     first = raw[0] if type(raw[0]) is np.ndarray else raw[-1]
     if type(first) is np.ndarray and first.nbytes >= _POOL_BYTES:
-        data = _into_buffer(ufunc, raw, first)
+        data = _into_buffer(ufunc, raw)
         if data is not None:
             return data
     # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
     return raw[0] ** raw[1] if ufunc is np.power else ufunc(*raw)
 
 
-def _into_buffer(ufunc: Any, raw: list[Any], template: np.ndarray) -> np.ndarray | None:
-    """ufunc(*raw) in a free pooled buffer (a new one is tracked), or None when the
-    result's shape or dtype is not simply the template's: arrays of one shape and
-    float dtype, and Python numbers (which take the arrays' dtype)."""
-    shape, dtype = template.shape, template.dtype
-    if dtype.kind != "f":
-        return None
-    for a in raw:
-        if type(a) is np.ndarray:
-            if a.shape != shape or a.dtype != dtype:
-                return None
-        elif type(a) is not float and type(a) is not int:
-            return None
-    out = buffers.take(shape, dtype)
-    if out is None:
-        data = raw[0] ** raw[1] if ufunc is np.power else ufunc(*raw)
-        buffers.track(data)
-        return data
-    return ufunc(*raw, out=out)
+def _into_buffer(ufunc: Any, raw: list[Any]) -> Any:
+    """ufunc(*raw) in a recycled buffer, or None when the result does not fit one."""
+    out = buffers.output_for(raw)
+    return None if out is None else ufunc(*raw, out=out)
 
 
 _NO_OPTIONS: dict[str, Any] = {}

@@ -83,9 +83,12 @@ def elementwise(
 ) -> tuple[Any, ...]:
     """The chain rule for an elementwise primitive: the row's VJP, unbroadcast to each input.
 
-    The row's rules, applied as ``ops.Primitive.vjp`` applies them, but with products
-    written into recycled buffers when they are large arrays.
+    The row's rules, applied as ``ops.Primitive.vjp`` applies them; large values are
+    lent to them as ``buffers.Lent`` views, so their products land in recycled buffers.
     """
+    if type(g) is np.ndarray and g.nbytes >= buffers.MIN_BYTES:
+        g, out = buffers.lend(g), buffers.lend(out)
+        args = tuple([buffers.lend(a) for a in args])
     rules = row.per_argument_vjp
     partials: Any = row.partials(*args, out) if rules is None else None
     cotangents: list[Any] = []
@@ -94,10 +97,13 @@ def elementwise(
             cotangents.append(None)
             continue
         ct = _times(g, partials[i]) if rules is None else rules[i](g, *args, out)
-        shape = _shape(args[i])
-        if batch or _shape(ct) != shape:
-            ct = unbroadcast(ct, shape, batch)
-        cotangents.append(ct)
+        if type(ct) is buffers.Lent:  # a rule handing back a value it was lent
+            ct = ct.view(np.ndarray)
+        try:
+            same = not batch and ct.shape == args[i].shape
+        except AttributeError:  # a Python number somewhere: let unbroadcast sort it out
+            same = False
+        cotangents.append(ct if same else unbroadcast(ct, _shape(args[i]), batch))
     return tuple(cotangents)
 
 
@@ -107,29 +113,8 @@ def _times(g: Any, partial: Any) -> Any:
         if partial == 1:
             return g
         if partial == -1:
-            return _pooled(np.negative, g) if _large(g) else -g
-    if _large(g) and _same_layout(g, partial):
-        return _pooled(np.multiply, g, partial)
+            return -g
     return g * partial
-
-
-def _large(value: Any) -> bool:
-    """A plain float array big enough for a recycled buffer to beat a fresh one."""
-    return (
-        type(value) is np.ndarray and value.nbytes >= buffers.MIN_BYTES and value.dtype.kind == "f"
-    )
-
-
-def _same_layout(g: np.ndarray, other: Any) -> bool:
-    """Whether ``g op other`` has g's shape and dtype (so it fits a buffer like g)."""
-    if type(other) is float or type(other) is int:
-        return True
-    return type(other) is np.ndarray and other.shape == g.shape and other.dtype == g.dtype
-
-
-def _pooled(ufunc: Any, *operands: Any) -> np.ndarray:
-    first = operands[0]
-    return ufunc(*operands, out=buffers.empty(first.shape, first.dtype))
 
 
 def _shape(value: Any) -> tuple[int, ...]:
