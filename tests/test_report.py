@@ -339,3 +339,22 @@ def test_a_folder_holding_other_files_is_never_replaced(
     with pytest.raises(FileExistsError, match=r"notes\.txt"):
         write_report(frame, functions, tmp_path, title="t")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_summary_shows_digits_shared_with_symbolic_and_time_per_estimate():
+    f = catalog.get("squire_trapp")
+    frame = sweep([f], steps=tuple(np.logspace(-12, -1, 12)), backends=["reverse", "symbolic"])
+    table = summary_table(frame, {f.name: f}).set_index("method")
+    assert table.loc["symbolic", "digits"] == 17  # itself
+    assert table.loc["reverse", "digits"] >= 15
+    # Forward differences keep about half the digits, central about two thirds.
+    forward, central = table.loc["forward", "digits"], table.loc["central", "digits"]
+    assert 6 < forward < 10
+    assert forward + 1 < central < 13
+    assert (table["seconds"] > 0).all()
+
+
+def test_summary_leaves_agreement_out_at_a_kink():
+    f = catalog.get("abs_kink")
+    frame = sweep([f], steps=(1e-6, 1e-3), backends=["reverse", "symbolic"])
+    assert summary_table(frame, {f.name: f})["digits"].isna().all()

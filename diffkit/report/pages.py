@@ -12,14 +12,12 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..function import Function
 from .figures import ERROR_FLOOR
-from .sections import Section, html_section, markdown_section
+from .sections import Section, cell, html_section, markdown_section, md_escape
 
 __all__ = ["INTRO", "Chart", "html_page", "markdown_page", "slug"]
 
@@ -64,6 +62,8 @@ _SUMMARY_COLUMNS = (
     ("method", "method", "text"),
     ("best_err", "best rel. error", "sci"),
     ("best_h", "at h", "sci"),
+    ("digits", "digits shared with symbolic", "fixed"),
+    ("seconds", "seconds per estimate", "sci"),
     ("predicted_h", "predicted h*", "sci"),
     ("predicted_err", "predicted min. error", "sci"),
     ("order", "fitted order", "fixed"),
@@ -93,28 +93,11 @@ class Chart:
     png: bytes
 
 
-def _cell(value: Any, kind: str) -> str:
-    if kind == "text":
-        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-    number = float(value)
-    if not np.isfinite(number):
-        return "-" if np.isnan(number) else f"{number}"
-    if kind == "sci":
-        return f"{number:.1e}"
-    if kind == "fixed":
-        return f"{number:.2f}"
-    return f"{round(number)}"
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "f"
 
 
 # ---------------------------------------------------------------------- Markdown
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
@@ -123,7 +106,7 @@ def _md_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) ->
         "|" + "|".join("---:" if kind != "text" else "---" for _, _, kind in columns) + "|",
     ]
     for record in table.to_dict("records"):
-        cells = [_md_escape(_cell(record[col], kind)) for col, _, kind in columns]
+        cells = [md_escape(cell(record[col], kind)) for col, _, kind in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -149,7 +132,7 @@ def markdown_page(
             out += [f"Expression: `{f.expr}`", ""]
         for chart in mine:
             alt = f"{name} at {chart.point} ({chart.dtype})"
-            out += [f"![{_md_escape(alt)}]({chart.path})", ""]
+            out += [f"![{md_escape(alt)}]({chart.path})", ""]
     for section in sections:
         out += ["", *markdown_section(section)]
     out += ["", "## Rows not ok", ""]
@@ -171,7 +154,7 @@ def _html_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) 
         cells = []
         for col, _, kind in columns:
             css = ' class="num"' if kind != "text" else ""
-            cells.append(f"<td{css}>{html.escape(_cell(record[col], kind))}</td>")
+            cells.append(f"<td{css}>{html.escape(cell(record[col], kind))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
         f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>"

@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Image", "Section", "Table", "cell", "html_section", "markdown_section"]
+__all__ = [
+    "Image",
+    "Section",
+    "Table",
+    "cell",
+    "html_section",
+    "markdown_section",
+    "md_escape",
+]
 
 
 @dataclass(frozen=True)
@@ -91,18 +99,19 @@ def _columns(table: Table) -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------- Markdown
 
 
-def _md_escape(text: str) -> str:
+def md_escape(text: str) -> str:
+    """Text safe inside a Markdown table cell or image caption."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(table: Table) -> list[str]:
     columns = _columns(table)
     lines = [
-        "| " + " | ".join(_md_escape(header) for _, header, _ in columns) + " |",
+        "| " + " | ".join(md_escape(header) for _, header, _ in columns) + " |",
         "|" + "|".join("---:" if kind != "text" else "---" for _, _, kind in columns) + "|",
     ]
     for record in table.frame.to_dict("records"):
-        cells = [_md_escape(cell(record[col], kind)) for col, _, kind in columns]
+        cells = [md_escape(cell(record[col], kind)) for col, _, kind in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -114,12 +123,12 @@ def markdown_section(section: Section) -> list[str]:
         out += [paragraph, ""]
     for table in section.tables:
         if table.caption:
-            out += [f"*{_md_escape(table.caption)}*", ""]
+            out += [f"*{md_escape(table.caption)}*", ""]
         out += (_md_table(table) if not table.frame.empty else ["No rows."]) + [""]
     for image in section.images:
-        out += [f"![{_md_escape(image.caption)}]({image.path})", ""]
+        out += [f"![{md_escape(image.caption)}]({image.path})", ""]
     for caption, text in section.code:
-        out += [f"*{_md_escape(caption)}*", "", "```", text.rstrip("\n"), "```", ""]
+        out += [f"*{md_escape(caption)}*", "", "```", text.rstrip("\n"), "```", ""]
     if section.files:
         out += ["Files: " + ", ".join(f"[{p}]({p})" for p in sorted(section.files)), ""]
     return out

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis
+from ..agreement import matching_digits
 from ..backends import StencilError, stencil
 from ..function import Function
 from ..sweep import FD_METHODS
@@ -173,12 +174,32 @@ def _not_ok(frame: pd.DataFrame) -> pd.Series:
     return text.groupby(CURVE_KEYS, sort=False)["text"].agg(", ".join)
 
 
+# Agreement in the summary is with the exact symbolic derivative, else reverse mode's.
+REFERENCE_BACKENDS = ("symbolic", "reverse")
+
+
+def _references(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
+    """Per (function, point, dtype), the reference backend's values, where all are ok."""
+    found: dict[Any, np.ndarray] = {}
+    clean = frame[frame["noise"] == 0] if "noise" in frame.columns else frame
+    for name in reversed(REFERENCE_BACKENDS):  # the preferred one written last, so it wins
+        rows = clean[clean["backend"] == name]
+        for key, group in rows.groupby(["function", "point", "dtype"], sort=False):
+            values = group.sort_values("component")["value"].to_numpy(dtype=float)
+            if (group["status"] == "ok").all() and np.all(np.isfinite(values)):
+                found[key] = values
+    return found
+
+
 def summary_table(
     frame: pd.DataFrame, functions: Mapping[str, Function] | None = None
 ) -> pd.DataFrame:
     """Per function, point, dtype and method: best observed error against the theory's prediction.
 
-    Columns: ``CURVE_KEYS``; ``best_err`` and ``best_h`` (observed); ``predicted_h`` (h*)
+    Columns: ``CURVE_KEYS``; ``best_err`` and ``best_h`` (observed); ``digits`` shared with
+    the symbolic (else reverse-mode) derivative at the best step (NaN at a kink, where
+    the derivative is a convention); ``seconds`` per estimate (all components of a
+    gradient) at that step; ``predicted_h`` (h*)
     and ``predicted_err`` (minimal relative error) from ``analysis.theory``; ``order``
     fitted on the truncation side and the rule's ``expected_order``; ``nfev`` at the best
     step; ``not_ok`` counts rows that are not ok. Rows follow the frame's order of
@@ -187,17 +208,25 @@ def summary_table(
     funcs = dict(functions or {})
     curves = error_curves(frame)
     not_ok = _not_ok(frame)
+    references = _references(frame)
     records: list[dict[str, Any]] = []
     groups = frame.groupby(CURVE_KEYS, sort=False, dropna=False)
     curve_groups = {key: g for key, g in curves.groupby(CURVE_KEYS, sort=False, dropna=False)}
     for key, rows in groups:
-        function, _, dtype, _, _ = key
+        function, point, dtype, _, _ = key
         curve = curve_groups.get(key, curves.iloc[0:0]).sort_values("h", kind="mergesort")
         record: dict[str, Any] = dict(zip(CURVE_KEYS, key, strict=True))
-        best_err = best_h = nfev = float("nan")
+        best_err = best_h = nfev = digits = seconds = float("nan")
         if not curve.empty:
             best = curve.iloc[int(np.argmin(curve["err"].to_numpy(dtype=float)))]
             best_err, best_h, nfev = float(best["err"]), float(best["h"]), float(best["nfev"])
+            at_best = rows[(rows["h"] == best_h) | np.isnan(best_h)]
+            seconds = float(at_best["seconds"].sum()) if "seconds" in rows else float("nan")
+            reference = references.get((function, point, dtype))
+            if reference is not None and not bool(rows["kink"].any() if "kink" in rows else False):
+                values = at_best.sort_values("component")["value"].to_numpy(dtype=float)
+                if values.shape == reference.shape and np.all(np.isfinite(values)):
+                    digits = matching_digits(values, reference, dtype)
         accuracy = float(rows["accuracy"].iloc[0])
         predicted_h = predicted_err = order = float("nan")
         f = funcs.get(str(function))
@@ -212,6 +241,8 @@ def summary_table(
         record.update(
             best_err=best_err,
             best_h=best_h,
+            digits=digits,
+            seconds=seconds,
             predicted_h=predicted_h,
             predicted_err=predicted_err,
             order=order,
@@ -226,6 +257,8 @@ def summary_table(
             *CURVE_KEYS,
             "best_err",
             "best_h",
+            "digits",
+            "seconds",
             "predicted_h",
             "predicted_err",
             "order",
