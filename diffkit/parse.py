@@ -35,6 +35,15 @@ hang and never exhaust the stack. The limits below do that:
   subexpression must evaluate to a finite real number within the float64 range,
   which also keeps SymPy's own numeric comparisons (``Max``, ``Abs``) cheap:
   ``exp(exp(exp(100)))`` is refused at ``exp(exp(100))`` instead of hanging.
+  ``exp(p)`` is ``e**p``, so a constant ``p`` has the same limit even where the row's
+  value is finite (``logaddexp(10**300, 0)``): SymPy evaluates ``exp`` of an exact
+  integer by repeated squaring, 20 ms a time at ``10**300``;
+- SymPy decides ``Max``, ``Min``, ``Abs`` and ``sign`` of constants numerically, raising
+  its precision while they look equal (``Min(log(1 + exp(1000)), 1000)``, 1e-434
+  apart) before it gives up. The parser looks once, at 15 digits: what that cannot
+  decide is built unevaluated, as SymPy would have left it;
+- a constant sum or product of constants already checked is judged by the triangle
+  inequality instead of being evaluated again.
 
 Within these limits hostile text is refused in milliseconds; the slowest *accepted*
 text is a few seconds of SymPy's own construction work (thousands of nodes, each
@@ -98,6 +107,9 @@ CONSTANTS: MappingProxyType[str, sympy.Expr] = MappingProxyType({"pi": sympy.pi,
 """Names that mean a mathematical constant, never a variable."""
 
 _MAX_PIECE_CHARS = 60
+_DECISION_DIGITS = 15
+_DECISION_MAX_DIGITS = 30
+_DECISION_GAP = 2.0**-40  # relative; 15 correct digits resolve any larger gap
 _FLOAT_MAX = sys.float_info.max
 _NON_FINITE = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
@@ -297,6 +309,48 @@ def _height_bits(expr: sympy.Basic) -> float:
     return total
 
 
+def _undecidable_comparison(args: tuple[sympy.Expr, ...]) -> bool:
+    """Whether a comparison of constant ``args`` (with 0, for one argument) needs high precision.
+
+    SymPy decides ``Max``, ``Min``, ``Abs`` and ``sign`` of constants numerically, raising
+    the working precision while the values look equal, and asks again for every pair
+    and assumption: ``Min(log(1 + exp(1000)), 1000)`` (a difference of 1e-434) costs
+    dozens of failed evaluations before SymPy gives up and leaves it unevaluated.
+    Here each value is computed once to ``_DECISION_DIGITS`` digits (at most
+    ``_DECISION_MAX_DIGITS`` of working precision); when two distinct arguments, or
+    one argument and 0, cannot be told apart at that precision, the caller builds the
+    node unevaluated, as SymPy would end up doing. Exact numbers compare cheaply.
+    """
+    if any(arg.free_symbols for arg in args) or all(arg.is_Number for arg in args):
+        return False
+    values: list[tuple[sympy.Expr | None, sympy.Float]] = []
+    for arg in args:
+        try:
+            value = arg.evalf(_DECISION_DIGITS, strict=True, maxn=_DECISION_MAX_DIGITS)
+        except (ArithmeticError, ValueError, TypeError):  # PrecisionExhausted: maybe 0
+            return True
+        if not value.is_Float:  # not real: SymPy refuses it, quickly
+            return False
+        values.append((arg, value))
+    if len(args) == 1:
+        values.append((None, sympy.Float(0)))
+    for i, (a, value_a) in enumerate(values):
+        for b, value_b in values[i + 1 :]:
+            if a != b and abs(value_a - value_b) <= _DECISION_GAP * max(abs(value_a), abs(value_b)):
+                return True
+    return False
+
+
+def _unevaluated(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` building its SymPy node unevaluated (``Min(a, b)`` stays as it is)."""
+
+    def build(*args: sympy.Expr) -> Any:
+        with sympy.evaluate(False):
+            return function(*args)
+
+    return build
+
+
 class _Builder:
     """One parse: validates the tree, then builds it bottom-up with depth-bounded recursion."""
 
@@ -304,6 +358,8 @@ class _Builder:
         self.text = text
         self.allowed = allowed
         self.functions = frozenset(ops.function_names())
+        self.checked: set[sympy.Basic] = set()  # subexpressions check_exponentials has seen
+        self.values: dict[sympy.Expr, float] = {}  # constants checked, and their values
 
     # ------------------------------------------------------------------ errors
 
@@ -434,6 +490,8 @@ class _Builder:
             args = tuple(self.build(arg, depth + 1) for arg in node.args)
             for arg in args:
                 self.check_log_terms(arg, node)
+            if not row.smooth and _undecidable_comparison(args):
+                return self.apply(_unevaluated(row.sympy), args, node)
             return self.apply(row.sympy, args, node)
         self.fail("unsupported expression", node)  # unreachable after check_nodes
 
@@ -518,6 +576,7 @@ class _Builder:
         except (ArithmeticError, ValueError, TypeError) as exc:
             self.fail(f"SymPy cannot build this ({exc})", node)
         self.check_result(result, node)
+        self.check_exponentials(result, node)
         if isinstance(result, MinMaxBase) and len(result.args) > MAX_MINMAX_ARGS:
             self.fail(
                 f"maximum/minimum of {len(result.args)} arguments (limit {MAX_MINMAX_ARGS})", node
@@ -545,12 +604,77 @@ class _Builder:
             elif coefficient.is_Float and not abs(coefficient) <= _FLOAT_MAX:
                 self.fail("constant is outside the float64 range", node)
 
+    def check_exponentials(self, result: sympy.Expr, node: ast.AST) -> None:
+        """Bound ``|p|`` in every ``exp(p)`` of a constant ``p`` that ``result`` brought in.
+
+        ``exp(p)`` is ``e**p`` and gets the limit of a constant exponent. The rows
+        ``logaddexp``, ``softplus`` and ``sigmoid`` hide an exponential inside a finite
+        value, and SymPy evaluates ``exp`` of an exact integer by repeated squaring:
+        ``exp(10**300)`` costs 20 ms each time, and deciding ``Min``/``Abs`` of
+        ``log(1 + exp(10**300))`` takes hundreds of such evaluations. Nodes seen in
+        earlier results are not walked again, so the check costs O(size) per parse.
+        """
+        stack = [result]
+        while stack:
+            item = stack.pop()
+            if item in self.checked:
+                continue
+            self.checked.add(item)
+            if isinstance(item, sympy.exp) and not item.exp.free_symbols:
+                size = abs(self.constant_value(item.exp, node))
+                if size > MAX_EXPONENT:
+                    self.fail(
+                        f"exp of a constant {size:.6g} exceeds the exponent limit "
+                        f"{MAX_EXPONENT} (exp(p) is e**p)",
+                        node,
+                    )
+            stack.extend(item.args)
+
     def check_rational_size(self, value: sympy.Rational, node: ast.AST) -> None:
         if max(abs(int(value.p)).bit_length(), int(value.q).bit_length()) > MAX_NUMBER_BITS:
             self.fail(f"exact number exceeds 2**{MAX_NUMBER_BITS} in size", node)
 
     def constant_value(self, expr: sympy.Expr, node: ast.AST) -> float:
-        """The float value of a constant expression; it must be finite, real, in range."""
+        """The float value of a constant expression; it must be finite, real, in range.
+
+        A sum or product of constants already checked is judged from their values
+        (the triangle inequality keeps it in range), not evaluated again: evaluating a
+        sum evaluates every term, so a chain of n terms would cost n log n evaluations,
+        each one a precision ladder when a term is close to 0.
+        """
+        known = self.known_value(expr)
+        if known is not None:
+            return known
+        value = self.evaluate_constant(expr, node)
+        self.values[expr] = value
+        return value
+
+    def known_value(self, expr: sympy.Expr) -> float | None:
+        """A float value for ``expr`` from checked parts, if it surely stays in range."""
+        if expr in self.values:
+            return self.values[expr]
+        if not (expr.is_Add or expr.is_Mul):
+            return None
+        parts = []
+        for arg in expr.args:
+            if arg.is_Number and arg.is_finite and arg.is_extended_real:
+                if arg.is_Rational and _height_bits(arg) > MAX_NUMBER_BITS:
+                    return None
+                parts.append(float(arg))
+            elif arg in self.values:
+                parts.append(self.values[arg])
+            else:
+                return None
+        if expr.is_Add:
+            bound, value = math.fsum(abs(v) for v in parts), math.fsum(parts)
+        else:
+            bound = value = math.prod(parts)
+        if not abs(bound) <= _FLOAT_MAX / 2:
+            return None
+        self.values[expr] = value
+        return value
+
+    def evaluate_constant(self, expr: sympy.Expr, node: ast.AST) -> float:
         if expr in _NON_FINITE:
             self.fail("expression is not finite (division by zero or log(0)?)", node)
         if expr.is_Rational:

@@ -17,7 +17,8 @@ import sympy.parsing.sympy_parser
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from diffkit import ops
+import diffkit as dk
+from diffkit import ops, truth
 from diffkit.parse import (
     MAX_DEPTH,
     MAX_EXPONENT,
@@ -149,6 +150,46 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
 def test_exponent_at_the_limit_is_accepted() -> None:
     assert parse_expression(f"x**{MAX_EXPONENT}") == x**MAX_EXPONENT
     assert parse_expression("2**1000") == sympy.Integer(2) ** 1000
+
+
+def test_exp_of_a_huge_constant_is_refused_like_a_huge_exponent() -> None:
+    """exp(p) is e**p: a constant p beyond MAX_EXPONENT is refused, also inside a finite row."""
+    for text in ("logaddexp(10**300, 0)", "softplus(2**1000)", "sigmoid(-10**300)"):
+        with pytest.raises(ParseError, match=r"exp of a constant .* exponent limit"):
+            parse_expression(text)
+    assert parse_expression(f"softplus({MAX_EXPONENT})") == sympy.log(1 + sympy.exp(MAX_EXPONENT))
+    assert parse_expression("logaddexp(1e300, 0)") == sympy.Float(1e300)  # a float: evaluated
+
+
+def test_constant_comparisons_too_close_to_decide_stay_exact_and_unevaluated() -> None:
+    """Min/Max/Abs/sign of constants 1e-434 apart: exact, unevaluated, fast, and usable."""
+    near = sympy.log(1 + sympy.exp(1000))  # 1000 + 5e-435
+    cases = {
+        "minimum(logaddexp(1000, 0), 1000)": sympy.Min(near, 1000, evaluate=False),
+        "maximum(log(4), 2*log(2))": sympy.Max(sympy.log(4), 2 * sympy.log(2), evaluate=False),
+        "sign(logaddexp(1000, 0) - 1000)": sympy.sign(near - 1000, evaluate=False),
+        "abs(logaddexp(1000, 0) - 1000)": sympy.Abs(near - 1000, evaluate=False),
+    }
+    for text, expected in cases.items():
+        start = time.perf_counter()
+        assert parse_expression(text) == expected, text
+        assert time.perf_counter() - start < 0.5, text
+    f = dk.Function.from_string("x*minimum(logaddexp(1000, 0), 1000) + x**2")
+    assert sympy.diff(f.expr, x) == sympy.Min(near, 1000) + 2 * x
+    assert truth.derivative(f, 1.0) == 1002.0
+    assert truth.value(f, 2.0) == 2004.0
+    assert dk.Symbolic().derivative(f, 1.0) == pytest.approx(1002.0, rel=1e-15)
+
+
+def test_constant_comparisons_that_15_digits_decide_still_evaluate() -> None:
+    assert parse_expression("minimum(pi, 3)") == 3
+    assert parse_expression("abs(pi - 3)") == sympy.pi - 3
+    assert parse_expression("sign(e - 3)") == -1
+    assert parse_expression("relu(pi - 4)") == 0
+    assert parse_expression("maximum(sqrt(2), 2**(1/2))") == sympy.sqrt(2)  # one argument
+    assert parse_expression("maximum(x, 1) + minimum(2, sqrt(3))") == sympy.Max(x, 1) + sympy.sqrt(
+        3
+    )
 
 
 # ------------------------------------------------------------- error messages
