@@ -26,8 +26,9 @@ import math
 import multiprocessing
 import signal
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
@@ -39,8 +40,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 INSTALL_HINT = "pip install 'diffkit[dask]'"
-# A few chunks per worker thread balance uneven tasks; the cap keeps the progress bar moving.
-CHUNKS_PER_THREAD = 4
+# Chunks carry only indices, so they can be small enough to balance uneven tasks (a few
+# slow ones often sit side by side); the cap keeps Dask's count of tasks in check.
+CHUNKS_PER_THREAD = 32
 MAX_CHUNK = 50
 
 
@@ -60,38 +62,48 @@ def require_distributed() -> Any:
 
 
 @dataclass(frozen=True)
-class _Chunk(Generic[T, R]):
-    """One Dask task: an opaque object, so Dask does not look inside the tasks for its graph."""
+class _Batch(Generic[T, R]):
+    """A run's tasks and what to do with them: sent once to each worker and child.
+
+    Dask tasks then carry only indices, and the tasks' shared objects (a function,
+    and what it compiles on first use) stay shared, as in a forked worker process.
+    An opaque object, so Dask does not look inside the tasks for a graph.
+    """
 
     tasks: Sequence[T]
     work: Callable[[T], R]
     on_failure: Callable[[T, str, str], R]
     time_limit: float | None
     memory_limit: int | None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def _guard_main(conn: Connection, memory_limit: int | None) -> None:
-    """The guarded child: receive (work, task) pickled, send back work(task), until EOF."""
+    """The guarded child: keep the latest batch, run the indices asked for, until EOF."""
     import cloudpickle
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the Dask worker decides when we stop
     if memory_limit is not None:
         _limit_memory(memory_limit)
+    batch: Any = None
     while True:
         try:
-            payload = conn.recv_bytes()
+            message = cloudpickle.loads(conn.recv_bytes())
         except EOFError:  # the Dask worker closed the pipe, or died
             return
-        work, task = cloudpickle.loads(payload)
-        conn.send_bytes(cloudpickle.dumps(work(task)))
+        if isinstance(message, _Batch):
+            batch = message
+            continue
+        for index in message:
+            conn.send_bytes(cloudpickle.dumps(batch.work(batch.tasks[index])))
 
 
 class _Guard:
     """A child process of a Dask worker thread that runs tasks one at a time.
 
     Kept from chunk to chunk (and run to run) while it behaves, so that what tasks
-    cache in their process (compiled functions, ground truth) serves the next ones,
-    as in the process executor's workers; replaced when a task overruns or kills it.
+    cache in their process serves the next ones, as in the process executor's
+    workers; replaced when a task overruns or kills it.
     """
 
     def __init__(self, memory_limit: int | None) -> None:
@@ -101,16 +113,25 @@ class _Guard:
         multiprocessing.current_process().daemon = False
         ctx = _context()
         self.memory_limit = memory_limit
+        self.token: str | None = None
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_guard_main, args=(child, memory_limit), daemon=True)
         self.process.start()
         child.close()
 
-    def run(self, work: Callable[[T], R], task: T, time_limit: float | None) -> tuple[str, Any]:
-        """("ok", result), ("timeout", message) or ("crashed", message); then the guard is stopped."""
+    def start(self, batch: _Batch[Any, Any], indices: Sequence[int]) -> None:
+        """Ask for these tasks' results (sending the batch first if the child lacks it)."""
         import cloudpickle
 
-        self.conn.send_bytes(cloudpickle.dumps((work, task)))
+        if self.token != batch.token:
+            self.conn.send_bytes(cloudpickle.dumps(batch))
+            self.token = batch.token
+        self.conn.send_bytes(cloudpickle.dumps(list(indices)))
+
+    def next(self, time_limit: float | None) -> tuple[str, Any]:
+        """("ok", the next result), or ("timeout" | "crashed", message) and the guard stopped."""
+        import cloudpickle
+
         if not self.conn.poll(time_limit):
             self.stop()
             return "timeout", f"task ran past its time limit of {time_limit:g} s; worker stopped"
@@ -130,20 +151,31 @@ class _Guard:
 _GUARDS = threading.local()  # one guard per Dask worker thread
 
 
-def _run_chunk(chunk: _Chunk[T, R]) -> list[R]:
-    """On a Dask worker: the chunk's tasks, in order, each in this thread's guarded child."""
-    results = []
-    for task in chunk.tasks:
-        guard = getattr(_GUARDS, "guard", None)
-        if guard is None or guard.memory_limit != chunk.memory_limit:
-            if guard is not None:
-                guard.stop()
-            guard = _GUARDS.guard = _Guard(chunk.memory_limit)
-        status, outcome = guard.run(chunk.work, task, chunk.time_limit)
-        if status != "ok":
-            _GUARDS.guard = None
-            outcome = chunk.on_failure(task, status, outcome)
-        results.append(outcome)
+def _guard(memory_limit: int | None) -> _Guard:
+    """This thread's guard, started (or restarted with another memory limit) when needed."""
+    guard: _Guard | None = getattr(_GUARDS, "guard", None)
+    if guard is not None and guard.memory_limit != memory_limit:
+        guard.stop()
+        guard = None
+    if guard is None:
+        guard = _GUARDS.guard = _Guard(memory_limit)
+    return guard
+
+
+def _run_chunk(batch: _Batch[T, R], indices: Sequence[int]) -> list[R]:
+    """On a Dask worker: these tasks of the batch, in order, in this thread's guarded child."""
+    results: list[R] = []
+    while len(results) < len(indices):
+        guard = _guard(batch.memory_limit)
+        pending = indices[len(results) :]
+        guard.start(batch, pending)
+        for index in pending:
+            status, outcome = guard.next(batch.time_limit)
+            if status != "ok":  # the guard is gone; the rest go to a new one
+                _GUARDS.guard = None
+                results.append(batch.on_failure(batch.tasks[index], status, outcome))
+                break
+            results.append(outcome)
     return results
 
 
@@ -201,11 +233,12 @@ def run_dask(
         return []
     results: dict[int, R] = {}
     with _client(distributed, scheduler, jobs) as client:
-        waiting: dict[Any, range | list[int]] = {}
+        batch = _Batch(tasks, work, on_failure, time_limit, memory_limit)
+        shared = client.scatter(batch, broadcast=True, hash=False)
+        waiting: dict[Any, Sequence[int]] = {}
 
-        def submit(indices: range | list[int]) -> Any:
-            chunk = _Chunk([tasks[i] for i in indices], work, on_failure, time_limit, memory_limit)
-            future = client.submit(_run_chunk, chunk, pure=False)
+        def submit(indices: Sequence[int]) -> Any:
+            future = client.submit(_run_chunk, shared, indices, pure=False)
             waiting[future] = indices
             return future
 
@@ -226,5 +259,5 @@ def run_dask(
                 results.update(zip(indices, settled, strict=True))
                 bar.update(len(indices))
         finally:
-            client.cancel(list(waiting))
+            client.cancel([*waiting, shared])
     return [results[i] for i in range(len(tasks))]
