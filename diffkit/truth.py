@@ -54,7 +54,12 @@ def _settle_kinks(expr: sympy.Expr) -> sympy.Expr:
     # SymPy differentiates Max(x, 0) into Heaviside(x), whose value at 0 is 1/2; diffkit's
     # convention (ops.py) is derivative 0 at a tie, so pin Heaviside(0) to 0. Differentiating
     # once more gives DiracDelta, which mpmath cannot evaluate; ops.py's rule for sign (and so
-    # for the derivative of a step) is 0 everywhere, so it becomes 0.
+    # for the derivative of a step) is 0 everywhere, so it becomes 0. Where SymPy cannot prove
+    # u real it leaves sign(u)' as Derivative(sign(u), x), which mpmath cannot print: also 0.
+    expr = expr.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
+        lambda e: sympy.S.Zero,
+    )
     expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
     return expr.replace(
         lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0)

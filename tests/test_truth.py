@@ -160,6 +160,16 @@ def test_higher_derivatives_of_a_kink_follow_the_sign_convention(expr: sympy.Exp
     )
 
 
+def test_sign_of_an_argument_sympy_cannot_prove_real_has_derivative_zero() -> None:
+    """SymPy leaves sign(u)' as Derivative(sign(u), x) when u is not provably real; it is 0."""
+    text = "sign(1/(sin(x/(sin(x) + 2)) + 2))*x"
+    f = Function.from_string(text)
+    assert sympy.diff(f.expr, x).has(sympy.Derivative)  # the case this test is about
+    np.testing.assert_array_equal(truth.derivative(f, np.array([1.0, -0.5, 3.0])), [1, 1, 1])
+    assert truth.derivative(f, 1.0, 2) == 0.0
+    assert truth.gradient(Function.from_string(text + " + y"), [1.0, 2.0]).tolist() == [1, 1]
+
+
 # --- errors ---------------------------------------------------------------------------------------
 
 
