@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.codegen.cfunctions import expm1, log1p
 
 __all__ = ["PRIMITIVES", "Primitive", "UnknownPrimitiveError", "function_names", "get"]
 
@@ -357,7 +358,7 @@ _ROWS: tuple[Primitive, ...] = (
         "log1p",
         1,
         np.log1p,
-        lambda x: sympy.log(1 + x),
+        log1p,  # not log(1 + x): compiled, that rounds 1 + x and loses x's low digits
         lambda x, out: (1.0 / (1.0 + x),),
         scalar=math.log1p,
         saves=_reads_arguments,
@@ -366,7 +367,7 @@ _ROWS: tuple[Primitive, ...] = (
         "expm1",
         1,
         np.expm1,
-        lambda x: sympy.exp(x) - 1,
+        expm1,  # not exp(x) - 1, which cancels for small x
         lambda x, out: (out + 1.0,),
         scalar=math.expm1,
         saves=_reads_output,

@@ -13,8 +13,10 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from sympy.codegen.cfunctions import expm1, log1p
 
-from diffkit import ops
+import diffkit as dk
+from diffkit import ops, truth
 
 GENERAL = (-1.7, -0.3, 0.4, 2.2)
 PAIRS = ((0.7, -1.3), (2.5, 0.4), (-3.1, 1.9))
@@ -225,3 +227,29 @@ def test_sigmoid_and_its_derivative_are_relatively_accurate_in_both_tails(x: flo
     (slope,) = row.partials(np.float64(x), out)
     assert float(out) == pytest.approx(exact, rel=1e-13, abs=0)
     assert float(slope) == pytest.approx(exact_slope, rel=1e-13, abs=0)
+
+
+@pytest.mark.parametrize(("name", "exact"), [("log1p", 1e-10 - 5e-21), ("expm1", 1e-10 + 5e-21)])
+def test_log1p_and_expm1_keep_their_accuracy_through_an_expression_string(
+    name: str, exact: float
+) -> None:
+    # The SymPy column is log1p/expm1 itself, not log(1 + x) / exp(x) - 1: compiled, those
+    # round 1 + 1e-10 (or e^1e-10) and keep 8 digits of 16.
+    f = dk.Function.from_string(f"{name}(x)")
+    assert f(1e-10) == pytest.approx(exact, rel=1e-15, abs=0)
+    assert truth.value(f, 1e-10) == pytest.approx(exact, rel=1e-15, abs=0)
+    assert dk.Function.from_string(f"{name}(x) * 2")(1e-12) == pytest.approx(2e-12, rel=1e-11)
+    slope = 1 / (1 + 1e-10) if name == "log1p" else 1 + 1e-10 + 5e-21
+    assert dk.Symbolic().derivative(f, 1e-10) == pytest.approx(slope, rel=1e-15, abs=0)
+    assert truth.derivative(f, 1e-10) == pytest.approx(slope, rel=1e-15, abs=0)
+
+
+def test_symbolic_tracer_maps_numpy_log1p_and_expm1_onto_their_rows() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.log1p(x) + np.expm1(x)
+
+    traced = f(dk.symbolic.tracer.trace_input(())).data[()]
+    assert traced.has(log1p)
+    assert traced.has(expm1)
+    assert not traced.has(sympy.log, sympy.exp)
+    assert dk.Symbolic().derivative(f, 1e-10) == pytest.approx(2.0, rel=1e-15, abs=0)
