@@ -172,6 +172,52 @@ def test_richardson_nfev_counts_the_points_f_really_saw():
     assert f.calls < levels  # levels are batched into fewer calls
 
 
+# Random expressions whose first Richardson steps are longer than the scale on which f
+# varies: the tableau used to settle on noise there and report "ok" (tests/test_properties.py).
+FAST = [("cos(x**4)", -2.509), ("sin(exp(exp(x) - 1) - 1)", 1.598)]
+
+
+@pytest.mark.parametrize(("expression", "point"), FAST)
+def test_richardson_drops_steps_longer_than_the_scale_of_f(expression, point):
+    """Where the first column is not yet asymptotic, the larger steps are dropped, not used.
+
+    The error is within ten times the estimate, as in the property test: f itself is
+    off by some 200 ulps near 1.598, more than the estimate's rounding floor assumes.
+    """
+    f = dk.Function.from_string(expression)
+    exact = float(truth.derivative(f, point))
+    fd = dk.FiniteDifference(richardson=True)
+    result = fd.estimate(f, point)
+    assert rel_error(result.value, exact) <= 1e-10
+    assert abs(float(result.value) - exact) <= 10 * float(result.error)
+    assert float(result.h) < 0.02  # the first steps, 0.31 and 0.2, were not the best
+    among = fd.estimate(f, np.array([point, 0.5]))
+    assert float(among.value[0]) == float(result.value)
+    assert float(among.error[0]) == float(result.error)
+
+
+def test_richardson_without_an_asymptotic_step_is_not_converged_with_no_error_bound():
+    """sin(exp(exp(x) - 1) - 1) at 2.8387 varies on 4e-8; steps down to 1.7e-4 see noise."""
+    f = dk.Function.from_string("sin(exp(exp(x) - 1) - 1)")
+    fd = dk.FiniteDifference(richardson=True)
+    result = fd.estimate(f, 2.8387)
+    assert result.status == "not-converged"
+    assert float(result.error) == np.inf
+    assert int(result.nfev) == 2 * fd.max_levels
+    among = fd.estimate(f, np.array([2.8387, 0.5]))
+    assert among.status.tolist() == ["not-converged", "ok"]
+    assert float(among.value[0]) == float(result.value)
+
+
+def test_richardson_on_a_polynomial_its_rule_makes_exact_stops_in_the_first_batch():
+    """Differences lost in rounding pass the asymptotic check: x**2 costs one call of f."""
+    f = CountingFunction(lambda x: x**2)
+    result = dk.FiniteDifference(richardson=True).estimate(f, 3.0)
+    assert result.status == "ok"
+    assert float(result.value) == 6.0
+    assert f.calls == 1
+
+
 def test_shape_of_points_is_kept():
     xs = np.linspace(0.1, 1, 12).reshape(3, 4)
     got = dk.FiniteDifference().derivative(np.log, xs)

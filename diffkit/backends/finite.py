@@ -15,7 +15,9 @@ the domain's edge, or one-sided into the domain, and only when all of that fails
 is the point reported with a status. A step the user gave is never changed.
 
 Richardson. ``richardson=True`` hands the base rule to ``richardson.extrapolate``,
-which adds levels of smaller steps until its error estimate settles.
+which adds levels of smaller steps until its error estimate settles, once the first
+levels show the asymptotic behaviour its extrapolation assumes (steps longer than the
+scale on which f varies are dropped).
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ class FDResult:
 
     ``status`` per point: ``"ok"``; ``"reduced-step"`` or ``"one-sided"`` when the
     domain forced a smaller or one-sided step; ``"not-converged"`` when Richardson ran
-    out of levels above its target; ``"nonfinite"`` when no step gave a finite value.
+    out of levels above its target (``error`` is then its best estimate, or inf where no
+    level was in the asymptotic range Richardson needs: every step was too long for f);
+    ``"nonfinite"`` when no step gave a finite value.
     """
 
     value: np.ndarray

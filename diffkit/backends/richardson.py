@@ -5,7 +5,9 @@ error terms h^p, h^(p+d), ... one by one (d = 2 for symmetric rules). The error
 estimate of a level is the larger change of its newest entry against its two
 neighbours, floored by the rounding level the extrapolation has amplified; a point
 stops at the first level where the estimate reaches that floor or starts to grow,
-and keeps its best level.
+and keeps its best level. None of that means anything before the base rule is in its
+asymptotic range, so the first column is checked first (``Tableau``): steps too long
+for f are dropped, and a point whose steps all are is ``not-converged``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ __all__ = ["extrapolate"]
 # functions settle within five levels, and batching keeps the calls few.
 FIRST_BATCH = 5
 NEXT_BATCH = 2
+# The first column must pass this many of Lyness' checks in a row before the tableau
+# may stop: a base estimate that is noise passes one by chance now and then (about one
+# level in ten on sin(exp(exp(x))) at 2.84), two in a row far more rarely.
+ANCHOR = 2
+# A difference of two base estimates within NOISE times their rounding bounds is
+# rounding, whatever its ratio to the next.
+NOISE = 8.0
 
 
 class Tableau:
@@ -32,22 +41,42 @@ class Tableau:
     A level whose base estimate is not finite (a stencil point outside f's domain)
     restarts the tableau at the next, smaller step if nothing finite came before,
     and ends it otherwise, keeping the best estimate so far.
+
+    Richardson's premise is that the base estimates D(h) = D + C h^p + ... are in
+    their asymptotic range, and nothing in the tableau itself checks it: on a step far
+    longer than the scale on which f varies, D(h) is noise of size |f| / h, and the
+    tableau can settle on it by chance. So the first column is checked first (Lyness'
+    test for Romberg tables): its differences D(h / r^(i-1)) - D(h / r^i) must shrink
+    by about r^p per level, or be lost in rounding. A level that fails is dropped with
+    every larger step before it, and the tableau starts again from the next one; the
+    point may stop only once ``ANCHOR`` checks in a row have passed. A point that never
+    gets there is ``not-converged`` with an infinite error: no estimate is trustworthy.
     """
 
     __slots__ = (
+        "anchored",
         "best_error",
         "best_level",
         "best_value",
         "depth",
         "done",
+        "high",
+        "last",
         "levels",
+        "low",
         "lowest",
         "nfev",
         "row",
+        "support",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high  # bounds on an asymptotic ratio of differences
         self.row: list[list[float]] = []  # newest level's T[i][0..depth], per component
+        # The newest two base estimates with their rounding bounds, oldest first.
+        self.last: list[tuple[list[float], float]] = []
+        self.support = 0  # checks of the first column passed since the tableau started
+        self.anchored = False  # whether the first column has behaved as Richardson assumes
         self.levels = 0  # levels seen, finite or not: the step of level i is h0 / r^i
         self.depth = 0  # finite levels in the current tableau
         self.lowest = float("inf")  # smallest error estimate before the newest level
@@ -57,17 +86,60 @@ class Tableau:
         self.done = False
         self.nfev = 0
 
+    @property
+    def status(self) -> str:
+        return "ok" if self.done and self.anchored else "not-converged"
+
+    @property
+    def error(self) -> float:
+        return self.best_error if self.anchored else math.inf
+
+    def asymptotic(self, base: list[float], noise: float, eps: float) -> bool:
+        """Lyness' test of the newest base estimate against the two before it.
+
+        Per component, the differences d1 = D0 - D1 and d2 = D1 - D2 pass when either is
+        within rounding (NOISE times the bound of the two estimates it subtracts), or
+        when d1 / d2 lies between ``low`` and ``high``: about r^p, up to r^(p + 2d)
+        where the leading error terms vanish at x.
+        """
+        (first, n0), (second, n1) = self.last
+        for a, b, c in zip(first, second, base, strict=True):
+            d1, d2 = a - b, b - c
+            if abs(d1) <= NOISE * (n0 + n1 + eps * (abs(a) + abs(b))):
+                continue
+            if abs(d2) <= NOISE * (n1 + noise + eps * (abs(b) + abs(c))):
+                continue
+            if not self.low <= d1 / d2 <= self.high:
+                return False
+        return True
+
     def add(
         self, base: list[float], factors: list[float], gains: list[float], noise: float, eps: float
     ) -> None:
         """Take the next level's base estimates; update the best value, its error and the stop flag."""
         if self.done:  # later levels of the same batch: evaluated, but no longer needed
             return
-        level, depth = self.levels, self.depth
+        level = self.levels
         self.levels += 1
         if not all(math.isfinite(v) for v in base):
-            self.done = depth > 0
+            self.done = self.depth > 0
             return
+        if not self.anchored:
+            if len(self.last) == 2:
+                if self.asymptotic(base, noise, eps):
+                    self.support += 1
+                    self.anchored = self.support >= ANCHOR
+                else:  # the larger steps are not asymptotic: start again after them
+                    del self.last[0]
+                    start = self.last[0][0]
+                    self.row = [[v] for v in start]
+                    self.depth, self.support = 1, 0
+                    self.lowest, self.best_error = math.inf, math.inf
+                    self.best_value, self.best_level = list(start), level - 1
+            self.last.append((base, noise))
+            if len(self.last) > 2:
+                del self.last[0]
+        depth = self.depth
         row = []
         estimate = 0.0
         magnitude = 0.0
@@ -92,7 +164,7 @@ class Tableau:
         converged = depth > 0 and estimate <= 4.0 * floor
         diverging = depth > 2 and estimate > 4.0 * self.lowest
         self.lowest = min(self.lowest, estimate)
-        self.done = converged or diverging
+        self.done = self.anchored and (converged or diverging)
 
 
 @lru_cache(maxsize=64)
@@ -111,6 +183,16 @@ def richardson_factors(
     for e in exponents:
         gains.append(gains[-1] * (ratio**e + 1.0) / (ratio**e - 1.0))
     return factors, gains, ratio ** -np.arange(levels, dtype=float)
+
+
+def asymptotic_ratios(accuracy: int, spacing: int, ratio: float) -> tuple[float, float]:
+    """Bounds on D(h r) - D(h) over D(h) - D(h / r) where the base rule is asymptotic.
+
+    With D(h) = D + C h^p + C' h^(p+d) + ..., the ratio is r^p where C dominates; it
+    stays above r^p / 2 while the next term is below about a seventh of the first (for
+    r = 2, p = 2), and rises towards r^(p+d), r^(p+2d) where C, C' vanish at x.
+    """
+    return ratio**accuracy / 2.0, 2.0 * ratio ** (accuracy + 2 * spacing)
 
 
 def extrapolate(
@@ -136,7 +218,8 @@ def extrapolate(
         rule.accuracy, rule.error_exponents_step, ratio, max_levels
     )
     rounding = eps * rule.abs_weight_sum
-    tables = [Tableau() for _ in range(x.size)]
+    low, high = asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio)
+    tables = [Tableau(low, high) for _ in range(x.size)]
     active = list(range(x.size))
     levels, batch = 0, FIRST_BATCH
     while active and levels < max_levels:
@@ -157,13 +240,13 @@ def extrapolate(
     shape = (x.size, *base.shape[2:])
     nan_row = [math.nan] * int(np.prod(shape[1:], dtype=int))
     value = np.array([t.best_value if t.depth else nan_row for t in tables]).reshape(shape)
-    error = np.array([t.best_error for t in tables])
+    error = np.array([t.error for t in tables])
     return Estimate(
         value=value,
         error=per_point(error, value) + 0.0 * np.abs(value),
         h=h0 * shrink[[t.best_level for t in tables]],
         nfev=np.array([t.nfev for t in tables]),
-        status=np.array(["ok" if t.done else "not-converged" for t in tables], dtype=object),
+        status=np.array([t.status for t in tables], dtype=object),
     )
 
 
@@ -190,7 +273,7 @@ def _extrapolate_one(
     reach = offsets.tolist()
     rounding = eps * rule.abs_weight_sum
     x0, first = float(x[0]), float(h0[0])
-    table = Tableau()
+    table = Tableau(*asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio))
     levels, batch = 0, FIRST_BATCH
     width = 1
     while not table.done and levels < max_levels:
@@ -219,8 +302,8 @@ def _extrapolate_one(
     shape = (1, *np.shape(values)[1:])
     return Estimate(
         value=value.reshape(shape),
-        error=np.full(shape, table.best_error),
+        error=np.full(shape, table.error),
         h=np.array([first * float(shrink[table.best_level])]),
         nfev=np.array([table.nfev]),
-        status=np.array(["ok" if table.done else "not-converged"], dtype=object),
+        status=np.array([table.status], dtype=object),
     )
