@@ -1,4 +1,4 @@
-"""The ``diffkit`` command: ``report``, ``sweep``, ``check`` and ``list``.
+"""The ``diffkit`` command: ``report``, ``sweep``, ``study``, ``check`` and ``list``.
 
 ``main(argv)`` returns the exit status instead of exiting, so tests and other
 programs can call it. Exit statuses (also in the README):
@@ -30,10 +30,10 @@ import pandas as pd
 from . import catalog
 from .backends import available
 from .backends.registry import plugin_names
-from .executors import default_jobs
+from .executors import EXECUTORS, default_jobs
 from .function import Function, Point
 from .parse import ParseError
-from .sweep import DEFAULT_STEPS, run, tasks
+from .sweep import COLUMNS, DEFAULT_STEPS, run, tasks
 
 __all__ = ["main"]
 
@@ -181,13 +181,27 @@ def _noise(text: str | None) -> list[float]:
 
 
 def _execution(args: argparse.Namespace) -> dict[str, Any]:
-    """How the sweep runs: worker processes, time limit per task, progress bar."""
+    """How the sweep runs: executor, workers, time limit per task, progress bar."""
     if args.jobs < 0:
         raise UsageError(f"--jobs takes a number >= 0 (0: one per CPU), got {args.jobs}")
     if not (np.isfinite(args.time_limit) and args.time_limit > 0):
         raise UsageError(f"--time-limit takes a positive number of seconds, got {args.time_limit}")
-    jobs = args.jobs or default_jobs()
-    return {"jobs": jobs, "time_limit": args.time_limit, "progress": args.progress}
+    if args.scheduler is not None and args.executor != "dask":
+        raise UsageError("--scheduler is the address of a Dask scheduler: add --executor dask")
+    if args.executor == "dask":
+        from .executors_dask import DaskUnavailable, require_distributed
+
+        try:
+            require_distributed()
+        except DaskUnavailable as exc:
+            raise UsageError(f"--executor dask: {exc}") from None
+    return {
+        "jobs": args.jobs or default_jobs(),
+        "time_limit": args.time_limit,
+        "progress": args.progress,
+        "executor": args.executor,
+        "scheduler": args.scheduler,
+    }
 
 
 def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
@@ -263,6 +277,47 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             with pd.option_context("display.max_rows", None, "display.width", 200):
                 print(table.to_string(index=False, float_format=lambda v: f"{v:.1e}"))
     print(_summary_line(functions, frame, time.perf_counter() - start))
+    return 0
+
+
+def _cmd_study_random(args: argparse.Namespace) -> int:
+    from .studies.random import StudyMismatchError, run_study, summarize
+
+    if args.count < 0 or args.chunk < 1:
+        raise UsageError("--count must be >= 0 and --chunk >= 1")
+    lo, hi = args.depth
+    if not 0 <= lo <= hi:
+        raise UsageError(f"--depth takes LO <= HI, both >= 0; got {lo} {hi}")
+    out = Path(args.out or f"reports/study-random-{args.seed}")
+    start = time.perf_counter()
+    try:
+        run_study(
+            out,
+            args.count,
+            args.seed,
+            chunk=args.chunk,
+            depth=(lo, hi),
+            variables=tuple(args.variables),
+            **_execution(args),
+        )
+    except (StudyMismatchError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(summarize(out).to_string(index=False))
+    if args.report:
+        from .report import write_report
+        from .report.random_section import study_section
+
+        write_report(
+            pd.DataFrame(columns=COLUMNS),
+            [],
+            out / "report",
+            title=f"diffkit study: {args.count} random expressions, seed {args.seed}",
+            metadata={"args": args.argv, "seed": args.seed},
+            sections=[study_section(out)],
+        )
+        print(out / "report" / "index.html")
+    print(f"{args.count} random functions in {out}, {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -372,12 +427,17 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         help="levels of additive noise (std relative to |f|) swept beside the exact function",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    _add_execution(parser)
+
+
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    """Where and how tasks run: shared by sweep, report and study."""
     parser.add_argument(
         "--jobs",
         type=int,
-        default=1,
+        default=0,
         metavar="N",
-        help="worker processes (default 1; 0: one per CPU this process may use)",
+        help="worker processes (default 0: one per CPU this process may use; 1: no workers)",
     )
     parser.add_argument(
         "--time-limit",
@@ -386,6 +446,19 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"time limit per task; a task past it becomes rows with status timeout "
         f"(default {DEFAULT_TIME_LIMIT:g})",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="processes",
+        help="where tasks run: worker processes on this machine (default) or a Dask cluster "
+        "(needs the dask extra)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of --jobs workers for this run)",
     )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
@@ -440,6 +513,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(sweep_cmd)
     sweep_cmd.add_argument("--csv", metavar="PATH", help="write the tidy frame here")
     sweep_cmd.set_defaults(handler=_cmd_sweep)
+
+    study = commands.add_parser(
+        "study",
+        help="studies larger than the catalog (random expressions)",
+        description="Studies larger than the catalog; results stream to disk in chunks.",
+    )
+    kinds = study.add_subparsers(dest="study", metavar="KIND", required=True)
+    random_study = kinds.add_parser(
+        "random",
+        help="differentiate N random expressions with every backend",
+        description=(
+            "Generate --count random expressions from the primitive table (seeded), sweep "
+            "each with every backend, and write the per-function summary to --out in "
+            "chunks. Run the same command again to resume an interrupted study."
+        ),
+    )
+    random_study.add_argument("--count", type=int, required=True, metavar="N")
+    random_study.add_argument("--seed", type=int, default=0, help="seed of the expressions")
+    random_study.add_argument(
+        "--out", metavar="DIR", help="study folder (default reports/study-random-SEED)"
+    )
+    random_study.add_argument(
+        "--chunk", type=int, default=200, metavar="N", help="functions per chunk file"
+    )
+    random_study.add_argument(
+        "--depth", type=int, nargs=2, default=(1, 4), metavar=("LO", "HI"), help="tree depth"
+    )
+    random_study.add_argument(
+        "--variables", type=int, nargs="+", default=[1], metavar="K", help="variable counts"
+    )
+    random_study.add_argument(
+        "--report", action="store_true", help="also write the study's report into the folder"
+    )
+    _add_execution(random_study)
+    random_study.set_defaults(handler=_cmd_study_random)
 
     check = commands.add_parser(
         "check",

@@ -26,8 +26,9 @@ import numpy as np
 
 from . import truth
 from .analysis import absolute_error, relative_error
-from .backends import FiniteDifference, backend
+from .backends import FiniteDifference, available, backend
 from .backends.protocol import Differentiator
+from .backends.registry import plugin_names
 from .function import Function, as_function, coordinate_line
 
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
@@ -295,7 +296,8 @@ class _Task:
     seed: int
     steps: np.ndarray
     method: FDMethod | None = None
-    backend: tuple[str, Differentiator] | None = None
+    backend: tuple[str, str | Differentiator] | None = None
+    truth: tuple[np.ndarray, bool] | None = None  # filled in by run(), once per point
 
     def labels(self) -> dict[str, Any]:
         if self.method is not None:
@@ -306,13 +308,13 @@ class _Task:
                 "accuracy": _safe_accuracy(self.method, self.n),
             }
         assert self.backend is not None
-        label, diff = self.backend
-        return {
-            "backend": label,
-            "method": _backend_label(diff),
-            "scheme": getattr(diff, "scheme", ""),
-            "accuracy": float("nan"),
-        }
+        label, spec = self.backend
+        if isinstance(spec, str) and spec in plugin_names():
+            method, scheme = spec, ""  # a peer (torch, jax) is built in its worker, not here
+        else:
+            diff = _instance(spec)
+            method, scheme = _backend_label(diff), getattr(diff, "scheme", "")
+        return {"backend": label, "method": method, "scheme": scheme, "accuracy": float("nan")}
 
     @property
     def width(self) -> tuple[int, int]:
@@ -321,24 +323,30 @@ class _Task:
         return steps, 1 if self.function.ndim == 1 else self.function.ndim
 
 
-_TRUTHS: dict[tuple[Any, ...], tuple[np.ndarray, bool]] = {}
-
-
 def task_truth(task: _Task) -> tuple[np.ndarray, bool]:
-    """Ground truth per component and whether the point is a kink, computed once per process."""
+    """Ground truth per component and whether the point is a kink (as run() found them)."""
+    return task.truth if task.truth is not None else _truth_of(task)
+
+
+def _truth_of(task: _Task) -> tuple[np.ndarray, bool]:
     f = task.function
-    key = (f.name, str(f.expr), f.variables, point_label(task.point), task.n)
-    if key not in _TRUTHS:
-        try:
-            values = _truth(f, task.point, task.n)
-        except Exception:  # an expression the ground truth cannot evaluate: errors stay NaN
-            values = np.full(task.width[1], np.nan)
-        try:
-            kink = truth.on_kink(f, task.point)
-        except Exception:  # no verdict: the point counts as smooth
-            kink = False
-        _TRUTHS[key] = (values, kink)
-    return _TRUTHS[key]
+    try:
+        values = _truth(f, task.point, task.n)
+    except Exception:  # an expression the ground truth cannot evaluate: errors stay NaN
+        values = np.full(task.width[1], np.nan)
+    try:
+        kink = truth.on_kink(f, task.point)
+    except Exception:  # no verdict: the point counts as smooth
+        kink = False
+    return values, kink
+
+
+def _no_truth(task: _Task, status: str, message: str) -> tuple[np.ndarray, bool]:
+    return np.full(task.width[1], np.nan), False
+
+
+def _truth_key(task: _Task) -> tuple[int, str, int]:
+    return id(task.function), point_label(task.point), task.n
 
 
 def _noisy(task: _Task) -> Function:
@@ -363,7 +371,8 @@ def _work(task: _Task) -> dict[str, list[Any]]:
                 outcome = _run_fd(f, task.point, task.n, task.dtype, task.method, task.steps)
             else:
                 assert task.backend is not None
-                outcome = _run_backend(f, task.point, task.n, task.dtype, task.backend[1])
+                diff = _instance(task.backend[1])
+                outcome = _run_backend(f, task.point, task.n, task.dtype, diff)
         if not outcome.message and np.any(outcome.status == "nonfinite"):
             outcome.message = _why_nonfinite(f, task.point)
     except Exception as exc:  # one failing function or rule must not stop the sweep
@@ -417,7 +426,7 @@ def tasks(
 ) -> list[_Task]:
     """The sweep's grid as a list of independent tasks (see ``sweep`` for the arguments)."""
     step_grid = np.asarray(steps, dtype=float)
-    diffs = [(b, backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
+    diffs = [(b, _checked(b)) if isinstance(b, str) else (b.name, b) for b in backends]
     levels = [_check_noise(level) for level in noise]
     out: list[_Task] = []
     for item in functions:
@@ -457,6 +466,8 @@ def sweep(
     time_limit: float | None = None,
     memory_limit: int | None = None,
     progress: bool | None = False,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Estimate derivatives over the whole grid and return the tidy frame of ``COLUMNS``.
 
@@ -470,7 +481,8 @@ def sweep(
     dies, becomes rows with status "timeout" or "crashed" (see ``executors.run_tasks``,
     also for ``memory_limit``). The frame is the same,
     row for row, whatever ``jobs`` is; only ``seconds`` differ. ``progress``: a bar on
-    stderr (None: only on a terminal).
+    stderr (None: only on a terminal). ``executor="dask"`` runs the tasks on the Dask
+    cluster at address ``scheduler`` (None: a LocalCluster of ``jobs`` workers).
     """
     grid = tasks(
         functions,
@@ -483,7 +495,15 @@ def sweep(
         points=points,
         n=n,
     )
-    return run(grid, jobs=jobs, time_limit=time_limit, memory_limit=memory_limit, progress=progress)
+    return run(
+        grid,
+        jobs=jobs,
+        time_limit=time_limit,
+        memory_limit=memory_limit,
+        progress=progress,
+        executor=executor,
+        scheduler=scheduler,
+    )
 
 
 def run(
@@ -493,19 +513,38 @@ def run(
     time_limit: float | None = None,
     memory_limit: int | None = None,
     progress: bool | None = False,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
-    """Run tasks from ``tasks()`` (several grids may be concatenated) into one frame."""
-    from .executors import run_tasks
+    """Run tasks from ``tasks()`` (several grids may be concatenated) into one frame.
 
-    results = run_tasks(
-        grid,
-        _work,
-        _give_up,
+    Ground truth comes first, once per (function, point), shared out like the tasks:
+    every rule and backend at a point then reuses it, in whichever worker it runs.
+    """
+    from .executors import run_tasks, shared_scheduler
+
+    firsts: dict[tuple[int, str, int], _Task] = {}
+    for task in grid:
+        firsts.setdefault(_truth_key(task), task)
+    options: dict[str, Any] = dict(
         jobs=jobs,
         time_limit=time_limit,
         memory_limit=memory_limit,
         progress=progress,
+        executor=executor,
     )
+    with shared_scheduler(executor, scheduler, jobs) as address:
+        found = run_tasks(
+            list(firsts.values()),
+            _truth_of,
+            _no_truth,
+            scheduler=address,
+            label="ground truth",
+            **options,
+        )
+        known = dict(zip(firsts, found, strict=True))
+        grid = [replace(task, truth=known[_truth_key(task)]) for task in grid]
+        results = run_tasks(grid, _work, _give_up, scheduler=address, **options)
     return frame_of(results)
 
 
@@ -531,6 +570,29 @@ def _safe_accuracy(method: FDMethod, n: int) -> float:
         return float(method.accuracy_order(n))
     except ValueError:
         return float("nan")
+
+
+_INSTANCES: dict[str, Differentiator] = {}
+
+
+def _checked(name: str) -> str:
+    """A backend name, checked now (an unknown one fails before any work starts)."""
+    if name not in available():
+        backend(name)  # raises UnknownBackendError listing the available names
+    return name
+
+
+def _instance(spec: str | Differentiator) -> Differentiator:
+    """The backend a task names, built once per process where the task runs.
+
+    Tasks carry names rather than built backends so that torch or jax are imported
+    in the worker processes that use them, never in the parent before it forks.
+    """
+    if not isinstance(spec, str):
+        return spec
+    if spec not in _INSTANCES:
+        _INSTANCES[spec] = backend(spec)
+    return _INSTANCES[spec]
 
 
 def _backend_label(diff: Differentiator) -> str:

@@ -172,3 +172,22 @@ def test_report_refuses_to_replace_a_folder_of_other_files(tmp_path, capsys):
     assert code == 2
     assert "thesis.tex" in capsys.readouterr().err
     assert (target / "thesis.tex").read_text() == "precious"
+
+
+def test_study_random_writes_chunks_resumes_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["study", "random", "--count", "4", "--chunk", "2", "--seed", "5", "--jobs", "1"]
+    argv += ["--out", str(tmp_path / "s"), "--no-progress"]
+    assert main([*argv, "--report"]) == 0
+    assert sorted(p.name for p in (tmp_path / "s").glob("chunk-*.csv")) == [
+        "chunk-00000.csv",
+        "chunk-00001.csv",
+    ]
+    assert (tmp_path / "s" / "report" / "index.html").is_file()
+    first = (tmp_path / "s" / "chunk-00000.csv").read_bytes()
+    assert main(argv) == 0  # a second run finds every chunk complete and keeps it
+    assert (tmp_path / "s" / "chunk-00000.csv").read_bytes() == first
+    assert "reverse" in capsys.readouterr().out
+    # Other parameters in the same folder are refused, not mixed in.
+    assert main([*argv[:-3], "--depth", "1", "2", "--out", str(tmp_path / "s")]) == 2

@@ -32,7 +32,6 @@ import json
 import math
 import os
 import secrets
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..agreement import agreement
+from ..executors import shared_scheduler
 from ..randexpr import random_functions
 from ..sweep import DEFAULT_STEPS, FD_METHODS, sweep
 
@@ -237,13 +237,16 @@ def run_study(
     time_limit: float | None = None,
     memory_limit: int | None = None,
     progress: bool | None = False,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> Path:
     """Sweep ``count`` random functions of ``seed`` into ``out_dir``, one chunk file at a time.
 
     Complete chunks of an earlier run with the same parameters are kept, so an
     interrupted study resumes. ``jobs``, ``time_limit`` (seconds per task),
-    ``memory_limit`` and ``progress`` go to ``executors.run_tasks`` and do not change
-    the results (bar timeouts). Returns ``out_dir``.
+    ``memory_limit``, ``progress``, ``executor`` and ``scheduler`` go to
+    ``executors.run_tasks`` and do not change the results (bar timeouts); with Dask
+    and no address, one LocalCluster serves every chunk. Returns ``out_dir``.
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
@@ -252,12 +255,32 @@ def run_study(
         seed, chunk, backends, methods, steps, dtypes, depth, variables, ops, points
     )
     manifest = _open_study(out, parameters, count)
+    execution: dict[str, Any] = dict(
+        jobs=jobs,
+        time_limit=time_limit,
+        memory_limit=memory_limit,
+        progress=progress,
+        executor=executor,
+    )
+    with shared_scheduler(executor, scheduler, jobs) as address:
+        _run_chunks(out, manifest, parameters, count, chunk, {**execution, "scheduler": address})
+    return out
+
+
+def _run_chunks(
+    out: Path,
+    manifest: dict[str, Any],
+    parameters: Mapping[str, Any],
+    count: int,
+    chunk: int,
+    execution: Mapping[str, Any],
+) -> None:
     for index in range(math.ceil(count / chunk)):
         span = range(index * chunk, min(count, (index + 1) * chunk))
         if _is_complete(out, manifest, index, span):
             continue
         start = time.perf_counter()
-        summary = _sweep_chunk(parameters, span, jobs, time_limit, memory_limit, progress)
+        summary = _sweep_chunk(parameters, span, execution)
         data = summary.to_csv(index=False, lineterminator="\n").encode("utf-8")
         name = _chunk_name(index)
         _write_atomic(out / name, data)
@@ -267,20 +290,14 @@ def run_study(
             "rows": len(summary),
             "sha256": _digest(data),
             "seconds": round(time.perf_counter() - start, 3),
-            "jobs": jobs,
-            "time_limit": time_limit,
+            "jobs": execution["jobs"],
+            "time_limit": execution["time_limit"],
         }
         _write_manifest(out, manifest)
-    return out
 
 
 def _sweep_chunk(
-    parameters: Mapping[str, Any],
-    span: range,
-    jobs: int,
-    time_limit: float | None,
-    memory_limit: int | None,
-    progress: bool | None,
+    parameters: Mapping[str, Any], span: range, execution: Mapping[str, Any]
 ) -> pd.DataFrame:
     """The summary of functions ``span``: generated, swept, reduced; the tidy rows are dropped."""
     functions = list(
@@ -302,25 +319,10 @@ def _sweep_chunk(
         backends=parameters["backends"],
         dtypes=parameters["dtypes"],
         seed=parameters["seed"],
-        jobs=jobs,
-        time_limit=time_limit,
-        memory_limit=memory_limit,
-        progress=progress,
+        **execution,
     )
-    _forget_sweep_truths()
     expressions = {f.name: str(f.expr) for f in functions}
     return summarize_chunk(frame, expressions)
-
-
-def _forget_sweep_truths() -> None:
-    """Empty the sweep's per-process cache of ground truths, if it keeps one.
-
-    A study never revisits a chunk's points, so the cache would only grow with
-    ``count``. Looked up by name so that a sweep without the cache needs no change here.
-    """
-    cache = getattr(sys.modules[sweep.__module__], "_TRUTHS", None)
-    if isinstance(cache, dict):
-        cache.clear()
 
 
 # ---------------------------------------------------------------------- reduction
