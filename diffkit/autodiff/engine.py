@@ -118,10 +118,13 @@ def _accumulate(
         if isinstance(previous, Tensor):  # a recorded pass: keep the sum recorded
             pending[key] = previous + ct.dense()
             return
-        if previous is None or key not in owned:
+        if previous is None:
+            pending[key] = ct.dense(_zeros_buffer(ct.shape, ct.values.dtype))
+            owned.add(key)
+            return
+        if key not in owned:
             dense = _zeros_buffer(ct.shape, ct.values.dtype)
-            if previous is not None:
-                dense += previous
+            dense += previous
             owned.add(key)
         else:
             dense = previous
@@ -145,9 +148,9 @@ def _accumulate(
             owned.discard(key)
 
 
-def _zeros_buffer(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+def _zeros_buffer(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     """Zeros to accumulate into: a recycled buffer when large (fresh zeros cost page faults)."""
-    if math.prod(shape) * np.dtype(dtype).itemsize < buffers.MIN_BYTES:
+    if math.prod(shape) * dtype.itemsize < buffers.MIN_BYTES:
         return np.zeros(shape, dtype=dtype)
     dense = buffers.empty(shape, dtype)
     dense.fill(0)

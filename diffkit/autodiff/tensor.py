@@ -102,26 +102,42 @@ class Shaped:
 # record would cost more time than the array costs memory.
 _KEEP_BYTES = 256
 
-# (saves, needs) -> which arguments are kept as shapes only, and whether the output
-# is kept: a handful of distinct answers, asked once per node.
-_DROPPED: dict[tuple[Any, tuple[bool, ...]], tuple[tuple[bool, ...], bool]] = {}
-_NEEDS: dict[tuple[bool, bool], tuple[bool, ...]] = {
-    (a, b): (a, b) for a in (False, True) for b in (False, True)
-}
-_NEEDS_ONE: tuple[bool, ...] = (True,)
+# What a node keeps, from the ``saves`` of its op and which arguments are tensors:
+# (needs, which arguments are kept as shapes only, whether the output is kept).
+# A handful of distinct answers, each worked out once; nodes of one and two
+# arguments look theirs up by the ``saves`` function alone.
+Plan = tuple[tuple[bool, ...], tuple[bool, ...], bool]
+_PLANS: dict[tuple[Any, tuple[bool, ...]], Plan] = {}
+_UNARY: dict[Any, Plan] = {}
+_BINARY: dict[Any, tuple[tuple[Plan, Plan], tuple[Plan, Plan]]] = {}
 
 
-def _dropped(saves: Saves | None, needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
-    """Which tensor arguments a node keeps as shapes only, and whether it keeps its output."""
-    found = _DROPPED.get((saves, needs))
+def _plan(saves: Saves | None, needs: tuple[bool, ...]) -> Plan:
+    """What a node keeps when the arguments flagged in ``needs`` are tensors."""
+    found = _PLANS.get((saves, needs))
     if found is None:
         if saves is None:
-            found = (False,) * len(needs), True
+            found = needs, (False,) * len(needs), True
         else:
             keep_args, keep_out = saves(needs)
-            found = tuple([n and not k for n, k in zip(needs, keep_args, strict=True)]), keep_out
-        if len(_DROPPED) < 4096:
-            _DROPPED[saves, needs] = found
+            drop = tuple([n and not k for n, k in zip(needs, keep_args, strict=True)])
+            found = needs, drop, keep_out
+        if len(_PLANS) < 4096:
+            _PLANS[saves, needs] = found
+    return found
+
+
+def _unary_plan(saves: Saves | None) -> Plan:
+    found = _UNARY[saves] = _plan(saves, (True,))
+    return found
+
+
+def _binary_plans(saves: Saves | None) -> tuple[tuple[Plan, Plan], tuple[Plan, Plan]]:
+    """Plans indexed ``[a is a tensor][b is a tensor]``."""
+    found = _BINARY[saves] = (
+        (_plan(saves, (False, False)), _plan(saves, (False, True))),
+        (_plan(saves, (True, False)), _plan(saves, (True, True))),
+    )
     return found
 
 
@@ -188,8 +204,10 @@ class Node:
             pb = b._node if tb else None
             parents = (pa, pb)
             prev = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
-            needs = _NEEDS[ta, tb]
-            drop, keep_out = _dropped(saves, needs)
+            plans = _BINARY.get(saves)
+            if plans is None:
+                plans = _binary_plans(saves)
+            needs, drop, keep_out = plans[ta][tb]
             sa = a.data if ta else a
             sb = b.data if tb else b
             if drop[0] and sa.nbytes > _KEEP_BYTES:
@@ -199,13 +217,13 @@ class Node:
             self.saved: tuple[Any, ...] = (sa, sb)
         elif len(args) == 1 and isinstance(args[0], Tensor):
             parents = prev = (args[0]._node,)
-            needs = _NEEDS_ONE
-            drop, keep_out = _dropped(saves, needs)
+            plan = _UNARY.get(saves)
+            needs, drop, keep_out = _unary_plan(saves) if plan is None else plan
             sa = args[0].data
             self.saved = (Shaped(sa) if drop[0] and sa.nbytes > _KEEP_BYTES else sa,)
         else:
             parents, prev, saved, needs = _links(args)
-            drop, keep_out = _dropped(saves, needs)
+            needs, drop, keep_out = _plan(saves, needs)
             for k in range(len(needs)):
                 if drop[k] and saved[k].nbytes > _KEEP_BYTES:
                     saved[k] = Shaped(saved[k])
@@ -540,10 +558,23 @@ def _operator(ufunc: Any, row: ops.Primitive, a: Any, b: Any) -> Tensor:
     """A binary operator with a tensor on one side, without NumPy's dispatch.
 
     Tensor's operators call this directly: NumPy's dispatch costs a microsecond a
-    call, which is most of a small array's cost.
+    call, which is most of a small array's cost (and so is every Python call saved
+    by writing ``Tensor._record`` out here).
     """
-    raw = [a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b]
-    return Tensor._record(_evaluate(ufunc, raw), row.name, vjps.elementwise, (a, b), row, row.saves)
+    ra = a.data if isinstance(a, Tensor) else a
+    rb = b.data if isinstance(b, Tensor) else b
+    if (type(ra) is np.ndarray and ra.nbytes >= _POOL_BYTES) or (
+        type(rb) is np.ndarray and rb.nbytes >= _POOL_BYTES
+    ):
+        data = _evaluate(ufunc, [ra, rb])
+    else:  # the ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not
+        data = ra**rb if ufunc is np.power else ufunc(ra, rb)
+    out = _new_tensor(Tensor)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = None
+    out.label = ""
+    out._node = Node(out, row.name, vjps.elementwise, (a, b), row, row.saves)
+    return out
 
 
 def _evaluate(ufunc: Any, raw: list[Any]) -> Any:
@@ -553,7 +584,6 @@ def _evaluate(ufunc: Any, raw: list[Any]) -> Any:
         data = _into_buffer(ufunc, raw)
         if data is not None:
             return data
-    # The ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not.
     return raw[0] ** raw[1] if ufunc is np.power else ufunc(*raw)
 
 
@@ -564,6 +594,7 @@ def _into_buffer(ufunc: Any, raw: list[Any]) -> Any:
 
 
 _NO_OPTIONS: dict[str, Any] = {}
+_new_tensor = object.__new__
 _ADD, _SUBTRACT, _MULTIPLY, _DIVIDE, _POWER = (
     _UFUNC_ROWS[u] for u in (np.add, np.subtract, np.multiply, np.true_divide, np.power)
 )

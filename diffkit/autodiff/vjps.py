@@ -90,21 +90,39 @@ def elementwise(
         g, out = buffers.lend(g), buffers.lend(out)
         args = tuple([buffers.lend(a) for a in args])
     rules = row.per_argument_vjp
+    if len(args) == 2:  # unrolled: most operations are binary, and this runs once per node
+        a, b = args
+        if rules is None:
+            pa, pb = row.partials(a, b, out)
+            ca = _times(g, pa) if needs[0] else None
+            cb = _times(g, pb) if needs[1] else None
+        else:
+            ca = rules[0](g, a, b, out) if needs[0] else None
+            cb = rules[1](g, a, b, out) if needs[1] else None
+        return _fitted(ca, a, batch), _fitted(cb, b, batch)
     partials: Any = row.partials(*args, out) if rules is None else None
     cotangents: list[Any] = []
     for i in range(len(needs)):
-        if not needs[i]:
+        if needs[i]:
+            ct = _times(g, partials[i]) if rules is None else rules[i](g, *args, out)
+            cotangents.append(_fitted(ct, args[i], batch))
+        else:
             cotangents.append(None)
-            continue
-        ct = _times(g, partials[i]) if rules is None else rules[i](g, *args, out)
-        if type(ct) is buffers.Lent:  # a rule handing back a value it was lent
-            ct = ct.view(np.ndarray)
-        try:
-            same = not batch and ct.shape == args[i].shape
-        except AttributeError:  # a Python number somewhere: let unbroadcast sort it out
-            same = False
-        cotangents.append(ct if same else unbroadcast(ct, _shape(args[i]), batch))
     return tuple(cotangents)
+
+
+def _fitted(ct: Any, arg: Any, batch: int) -> Any:
+    """A rule's cotangent as a plain value of its argument's shape (None stays None)."""
+    if ct is None:
+        return None
+    if type(ct) is buffers.Lent:  # a rule handing back a value it was lent
+        ct = ct.view(np.ndarray)
+    try:
+        if not batch and ct.shape == arg.shape:
+            return ct
+    except AttributeError:  # a Python number somewhere: unbroadcast sorts it out
+        pass
+    return unbroadcast(ct, _shape(arg), batch)
 
 
 def _times(g: Any, partial: Any) -> Any:
@@ -389,9 +407,13 @@ class IndexedCotangent:
     ) -> None:
         self.index, self.values, self.shape, self.advanced = index, values, shape, advanced
 
-    def dense(self) -> np.ndarray:
-        result = np.zeros(self.shape, dtype=self.values.dtype)
-        self.add_into(result)
+    def dense(self, zeros: np.ndarray | None = None) -> np.ndarray:
+        """The cotangent as a full array, written into ``zeros`` when given."""
+        result = np.zeros(self.shape, dtype=self.values.dtype) if zeros is None else zeros
+        if self.advanced:  # repeated indices must add up
+            np.add.at(result, self.index, self.values)
+        else:
+            result[self.index] = self.values
         return result
 
     def add_into(self, dense: np.ndarray) -> None:
