@@ -286,6 +286,99 @@ def test_complex_step_refuses_functions_that_drop_the_imaginary_part():
         dk.FiniteDifference(scheme="complex").derivative(lambda x: float(x), 1.0)
 
 
+@pytest.mark.parametrize(
+    ("expression", "primitive"),
+    [
+        ("x*abs(x)", "abs"),
+        ("maximum(x, 0)*x", "maximum"),
+        ("relu(x)*x", "maximum"),
+        ("sqrt(x**2)", "abs"),  # SymPy makes it Abs(x): x is real
+        ("sign(x)*x**2", "sign"),
+        ("exp(minimum(x, 1))", "minimum"),
+    ],
+)
+def test_complex_step_refuses_expressions_that_are_not_analytic(expression, primitive):
+    """Im f(x + ih) / h is f' only for analytic f; the expression names what is not."""
+    fd = dk.FiniteDifference(scheme="complex")
+    with pytest.raises(dk.ComplexStepError, match=rf"contains {primitive} \("):
+        fd.derivative(dk.Function.from_string(expression), 0.7)
+    with pytest.raises(dk.ComplexStepError, match=primitive):
+        fd.derivative(expression, 0.7)
+    variables = dk.Function.from_string(f"x + ({expression})", ["x", "y"])
+    with pytest.raises(dk.ComplexStepError, match=primitive):
+        fd.gradient(variables, [0.5, 0.7])
+    with pytest.raises(dk.ComplexStepError, match=primitive):
+        fd.hessian(variables, [0.5, 0.7])
+
+
+NOT_ANALYTIC = {
+    "x*abs(x)": lambda x: x * np.abs(x),  # the complex step gives |x|, f' is 2|x|
+    "sign(x)*x**2": lambda x: np.sign(x) * x**2,  # 3|x| against 2|x|
+    "exp(x)*abs(x - 0.5)": lambda x: np.exp(x) * np.abs(x - 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_ANALYTIC))
+@pytest.mark.parametrize("point", [-2.5, -0.7, 1e-3, 0.7, 3.0])
+def test_complex_step_probe_refuses_plain_callables_that_are_not_analytic(name, point):
+    """Without an expression, a Cauchy-Riemann probe compares with real differences."""
+    with pytest.raises(dk.ComplexStepError, match="analytic near the real axis"):
+        dk.FiniteDifference(scheme="complex").derivative(NOT_ANALYTIC[name], point)
+
+
+def test_complex_step_probe_refuses_sqrt_of_a_square_where_it_is_wrong_only():
+    """sqrt(z**2) is z or -z near real x != 0, so the complex step is right there; at 0
+    it gives 1 where |x| has no derivative (0 by the kink convention)."""
+    fd = dk.FiniteDifference(scheme="complex")
+    f = lambda x: np.sqrt(x**2)  # noqa: E731
+    assert fd.derivative(f, [-0.7, 0.7]).tolist() == [-1.0, 1.0]
+    with pytest.raises(dk.ComplexStepError, match=r"x = 0\.0"):
+        fd.derivative(f, [0.7, 0.0])
+
+
+@pytest.mark.parametrize("point", [-0.7, 0.0, 0.7, 3.0])
+def test_complex_step_on_a_maximum_is_right_or_refused(point):
+    """np.maximum orders complex numbers by real part first: maximum(x, 0) * x comes out
+    right, so the probe lets it pass; it must never be silently wrong."""
+    got = dk.FiniteDifference(scheme="complex").derivative(lambda x: np.maximum(x, 0) * x, point)
+    assert got == pytest.approx(2 * max(point, 0.0), abs=1e-15)
+
+
+ANALYTIC = {"exp": np.exp, "sin": np.sin, "x**3": lambda x: x**3}
+
+
+@pytest.mark.parametrize("name", [*sorted(ANALYTIC), "squire_trapp"])
+def test_complex_step_is_unchanged_bit_for_bit_on_analytic_functions(name):
+    """The value is Im f(x + ih) / h with h = 1e-20 |x|, exactly as before the checks;
+    a plain callable pays 8 real evaluations for the probe, an expression none."""
+    f = ANALYTIC.get(name) or catalog.get(name)
+    xs = np.array([-2.5, -0.7, 0.0, 1e-3, 0.7, 1.5, 3.0])
+    steps = np.where(xs == 0, 1.0, np.abs(xs)) * 1e-20
+    expected = np.asarray(f(xs + 1j * steps)).imag / steps
+    result = dk.FiniteDifference(scheme="complex").estimate(f, xs)
+    assert np.array_equal(result.value, expected)
+    assert result.nfev.tolist() == [1 if name == "squire_trapp" else 9] * xs.size
+
+
+@pytest.mark.parametrize("frequency", [1e4, 1e6, 1e8])
+def test_complex_step_probe_passes_oscillations_too_fast_for_real_differences(frequency):
+    """Where f varies below the probe's steps, the probe cannot judge and lets the
+    complex step through (sin(1e8 x) at 0 and 3 once aliased with steps in ratio 2)."""
+    xs = np.array([0.0, 3.0, -1.4394, 0.7, 2.0025])
+    got = dk.FiniteDifference(scheme="complex").derivative(lambda x: np.sin(frequency * x), xs)
+    np.testing.assert_allclose(got, frequency * np.cos(frequency * xs), rtol=1e-12)
+
+
+def test_complex_step_hessian_probes_a_plain_callable_once():
+    f = CountingFunction(lambda v: v[0] * np.abs(v[0]) + v[1] ** 2)
+    with pytest.raises(dk.ComplexStepError):
+        dk.FiniteDifference(scheme="complex").hessian(f, np.array([0.7, 0.3]))
+    g = lambda v: np.exp(v[0]) * np.sin(v[1])  # noqa: E731
+    got = dk.FiniteDifference(scheme="complex").hessian(g, np.array([0.7, 0.3]))
+    e, s, c = np.exp(0.7), np.sin(0.3), np.cos(0.3)
+    np.testing.assert_allclose(got, [[e * s, e * c], [e * c, -e * s]], rtol=1e-8)
+
+
 def test_complex_step_is_first_order_only():
     with pytest.raises(ValueError, match="first derivatives only"):
         dk.FiniteDifference(scheme="complex").derivative(np.sin, 1.0, n=2)

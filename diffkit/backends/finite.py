@@ -14,6 +14,12 @@ while the estimate is needed), the rule runs again on the scale of the distance 
 the domain's edge, or one-sided into the domain, and only when all of that fails
 is the point reported with a status. A step the user gave is never changed.
 
+Complex step. ``scheme="complex"`` takes Im f(x + ih) / h, which is f'(x) only where
+f is analytic near x. A Function's expression is checked for primitives that are not
+(abs, sign, relu, maximum, minimum, ...); a plain callable is probed with real
+differences (``FiniteDifference._cauchy_riemann``). Either refuses with
+``ComplexStepError``.
+
 Richardson. ``richardson=True`` hands the base rule to ``richardson.extrapolate``,
 which adds levels of smaller steps until its error estimate settles, once the first
 levels show the asymptotic behaviour its extrapolation assumes (steps longer than the
@@ -24,15 +30,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
+import sympy
 
-from ..function import as_callable, coordinate_line
+from .. import ops
+from ..function import Function, as_callable, as_function, coordinate_line
+from ..parse import symbol
 from .inputs import as_points, check_order
 from .quotients import Estimate, LineFunction, difference_quotient, finite_rows, per_point
-from .richardson import extrapolate
+from .richardson import NOISE, extrapolate
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
 from .steps import exact_step, machine_epsilon, optimal_step, step_scale, validate_step
 
@@ -52,10 +61,88 @@ SHRINK = 16.0
 # The complex step's error estimate counts this many roundings of f' and f / scale.
 COMPLEX_ROUNDING = 16.0
 PROBES = 10
+# The Cauchy-Riemann probe of a plain callable differences f at PROBE_LEVELS steps in
+# ratio PROBE_RATIO (not 2: steps in ratio 2 alias with an oscillation whose period
+# divides the smallest, sin(1e8 x) at 0) and refuses a point where the complex step
+# and the finest difference differ by more than TRUST times their error estimates
+# plus AGREE relative. AGREE is large because f computed by cancellation (exp(x) - 1
+# near 0) is far less accurate than eps |f|, which the estimates assume; the errors
+# of a complex step through abs or sign are of order one.
+TRUST = 10.0
+AGREE = 1e-2
+PROBE_LEVELS = 4
+PROBE_RATIO = 2.5
+# SymPy functions outside the primitive table that are not analytic on the real axis
+# (an expression built by hand may hold them); the table's own come from its rows.
+SYMPY_NON_ANALYTIC = (
+    sympy.floor,
+    sympy.ceiling,
+    sympy.frac,
+    sympy.Heaviside,
+    sympy.Piecewise,
+    sympy.re,
+    sympy.im,
+    sympy.arg,
+    sympy.conjugate,
+    sympy.Mod,
+)
 
 
 class ComplexStepError(TypeError):
-    """The complex step needs f to carry complex numbers through, and it did not."""
+    """The complex step needs f analytic and carrying complex numbers through; f is not."""
+
+
+@lru_cache(maxsize=1)
+def non_analytic_heads() -> tuple[tuple[type, str], ...]:
+    """(SymPy class, name) of every primitive without a derivative everywhere, and SymPy's.
+
+    A row with ``smooth=False`` (abs, sign, relu, maximum, minimum) is not analytic:
+    its complex extension in NumPy is not the analytic continuation of its real
+    version (np.abs of a complex number is its modulus). A row whose SymPy column is
+    a function (relu -> Max(0, x)) is known by the head of what it builds.
+    """
+    args = [symbol(f"a{i}") for i in range(2)]
+    rows = [row for row in ops.PRIMITIVES.values() if not row.smooth]
+    rows.sort(key=lambda row: not isinstance(row.sympy, type))  # stable: classes first
+    heads: dict[type, str] = {}
+    for row in rows:
+        head = row.sympy if isinstance(row.sympy, type) else type(row.sympy(*args[: row.arity]))
+        heads.setdefault(head, row.name)
+    for head in SYMPY_NON_ANALYTIC:
+        heads.setdefault(head, head.__name__)
+    return tuple(heads.items())
+
+
+@lru_cache(maxsize=256)
+def non_analytic_node(expr: sympy.Expr) -> tuple[str, sympy.Expr] | None:
+    """The first node of ``expr`` (preorder) that is not analytic, with its row's name."""
+    heads = non_analytic_heads()
+    for node in sympy.preorder_traversal(expr):
+        for head, name in heads:
+            if isinstance(node, head):
+                return name, node
+    return None
+
+
+def expression_is_analytic(f: Any) -> bool:
+    """For the complex step: True if f's expression vouches that f is analytic, False if
+    f has no expression; raises ``ComplexStepError`` naming a node that is not analytic.
+    """
+    if isinstance(f, str | sympy.Expr):
+        f = as_function(f)
+    expr = f.expr if isinstance(f, Function) else None
+    if expr is None:
+        return False
+    found = non_analytic_node(expr)
+    if found is not None:
+        name, node = found
+        raise ComplexStepError(
+            f"the complex step needs f analytic near the real axis, and {expr} contains "
+            f"{name} ({node}), which is not: NumPy extends it to complex numbers in a way "
+            "(np.abs(z) is the modulus) that makes Im f(x + ih) / h differ from f'(x). "
+            "Use scheme='central' for such functions."
+        )
+    return True
 
 
 @dataclass(frozen=True)
@@ -191,7 +278,14 @@ class FiniteDifference:
         status = np.full(x.shape, "ok", dtype=object)
         return Estimate(value, error, h.copy(), np.full(x.shape, evaluations), status)
 
-    def _complex(self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any) -> Estimate:
+    def _complex(
+        self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any, *, probe: bool = True
+    ) -> Estimate:
+        """Im f(x + ih) / h; with ``probe``, checked against real differences.
+
+        The probe is what catches a plain callable that is not analytic (see
+        ``_cauchy_riemann``); a Function whose expression vouches for f skips it.
+        """
         if isinstance(h, str):
             steps = step_scale(x, self.scale) * 1e-20
         else:
@@ -216,9 +310,86 @@ class FiniteDifference:
         # No subtraction happens, so only f's own rounding remains: a few ulps of f'
         # and of f / scale (the size of the terms f's evaluation combines), per operation.
         scale = per_point(step_scale(x, self.scale), values)
-        error = COMPLEX_ROUNDING * eps * (np.abs(value) + np.abs(values.real) / scale)
+        # Im f(x + ih) is about h f', and below the normal range it keeps fewer digits.
+        tiny = float(np.finfo(cdtype).smallest_subnormal) / per_point(steps, values)
+        error = COMPLEX_ROUNDING * (eps * (np.abs(value) + np.abs(values.real) / scale) + tiny)
         status = np.full(x.shape, "ok", dtype=object)
-        return Estimate(value, error, steps, np.ones(x.shape, dtype=int), status)
+        nfev = np.ones(x.shape, dtype=int)
+        if probe:
+            nfev += self._cauchy_riemann(phi, x, value, error, eps)
+        return Estimate(value, error, steps, nfev, status)
+
+    def _cauchy_riemann(
+        self, phi: LineFunction, x: np.ndarray, value: np.ndarray, error: np.ndarray, eps: float
+    ) -> np.ndarray:
+        """Refuse points where the complex step is not f'; returns the evaluations it cost.
+
+        With f = u + iv, the complex step measures dv/dy and f' is du/dx; the two agree
+        where f is analytic (Cauchy-Riemann), and NumPy's complex abs, sign, ... break
+        that (x * abs(x): the complex step gives |x|, f' is 2|x|). So du/dx is measured
+        too, by central differences D at PROBE_LEVELS steps h r^i (h the central
+        optimum on the scale of x, r = PROBE_RATIO; one call of f, 2 PROBE_LEVELS real
+        points per x), and a point is refused where |dv/dy - D(h)| exceeds TRUST times
+        the two error estimates (|D(rh) - D(h)| / (r^2 - 1) plus rounding for D) plus
+        AGREE relative. The probe judges only where it can: D must be finite and in its
+        asymptotic range (Lyness' test, as in ``richardson.Tableau``), and the complex
+        step's |f'| h must not exceed the largest |f| the probe saw; elsewhere (f varies
+        below h, a kink or a domain edge within reach, f constant to rounding) the point
+        passes unchecked, so an analytic f is not refused for being hard to difference.
+
+        Residual risk: a non-analytic f whose NumPy complex extension happens to give
+        f' (np.maximum orders complex numbers by real part first, so maximum(x, 0) * x
+        comes out right away from 0) is passed, rightly; a kink within reach of the
+        probe, or a departure from analyticity below AGREE, goes through unnoticed; an
+        analytic f that loses most of its digits to cancellation (cos(x) - 1 at 1e-6)
+        can be refused (6 of 1700 points in a sweep).
+        """
+        rule = stencil("central", 1)
+        r, p, levels = PROBE_RATIO, rule.accuracy, PROBE_LEVELS
+        optimum = optimal_step(rule, x.dtype, scale=step_scale(x, self.scale))
+        h = exact_step(x.astype(float), np.asarray(optimum, dtype=float))
+        steps = h[None, :] * (r ** np.arange(levels - 1, -1, -1.0))[:, None]  # largest first
+        with np.errstate(all="ignore"):
+            central, size = difference_quotient(phi, x, steps, rule)
+        k = x.size
+        d = central.reshape(levels, k, -1)
+        noise = eps * rule.abs_weight_sum * size.reshape(levels, k, -1) / steps[:, :, None]
+        noise = noise + eps * np.abs(d)
+        change = d[:-1] - d[1:]  # D(r h_i) - D(h_i), largest steps first
+        lost = np.abs(change) <= NOISE * (noise[:-1] + noise[1:])
+        with np.errstate(all="ignore"):
+            ratio = change[:-1] / change[1:]
+        # Lyness, as in Richardson but stricter (r^p / 2 .. 2 r^(p+2)): a wrong refusal
+        # costs more than a missed check.
+        shrinking = (ratio >= r**p / 2) & (ratio <= 2 * r ** (p + 2))
+        asymptotic = (lost[:-1] | lost[1:] | shrinking).all(axis=(0, 2))
+        du, dv = d[-1], value.reshape(k, -1)
+        estimate = np.abs(change[-1]) / (r**p - 1) + NOISE * noise[-1]
+        allowed = TRUST * (estimate + error.reshape(k, -1))
+        allowed = allowed + AGREE * np.maximum(np.abs(du), np.abs(dv))
+        # A difference at step h sees no derivative above max|f| / h: where the complex
+        # step claims more, f varies below the probe's steps and the probe cannot judge.
+        sizes = size.reshape(levels, k, -1)
+        seen = sizes.max(axis=(0, 2))
+        resolved = np.abs(dv).max(axis=1) * h <= seen
+        # f the same at every probe point (cos(x) - 1 near 0, rounded to one value):
+        # the probe saw nothing to compare with.
+        flat = (d == 0).all(axis=(0, 2)) & (sizes == sizes[:1]).all(axis=(0, 2))
+        resolved &= ~flat
+        finite = np.isfinite(d).all(axis=(0, 2))
+        wrong = finite & asymptotic & resolved & (np.abs(dv - du) > allowed).any(axis=1)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise ComplexStepError(
+                f"the complex step needs f analytic near the real axis, and f is not at "
+                f"x = {float(x[i])!r}: Im f(x + ih) / h gives {dv[i].tolist()}, real "
+                f"differences give {du[i].tolist()} +- {float(estimate[i].max()):.2g}. "
+                "NumPy's abs, sign, maximum, ... of a complex number are not the analytic "
+                "continuation of the real ones (np.abs(z) is the modulus). "
+                "Use scheme='central' for such functions (or, if f is analytic but loses "
+                "its digits to cancellation there, pass it as an expression)."
+            )
+        return np.full(x.shape, levels * rule.evaluations)
 
     def _estimate_line(
         self,
@@ -229,16 +400,18 @@ class FiniteDifference:
         dtype: Any,
         *,
         with_error: bool = False,
+        probe: bool = True,
     ) -> Estimate:
         """Differentiate phi at points x (shape (k,)), falling back where the domain bites.
 
         ``with_error`` makes plain rules pay a second evaluation at 2h for a truncation
-        estimate; Richardson has one anyway.
+        estimate; Richardson has one anyway. ``probe=False`` skips the complex step's
+        check of analyticity, for an f whose expression was checked instead.
         """
         if self.scheme == "complex":
             if n != 1:
                 raise ValueError(f"the complex step gives first derivatives only, got n={n}")
-            return self._complex(phi, x, h, dtype)
+            return self._complex(phi, x, h, dtype, probe=probe)
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
         method: Method = (
@@ -363,6 +536,7 @@ class FiniteDifference:
         (``with_error=False`` skips it, and ``error`` is then the rounding bound only).
         """
         check_order(n)
+        probe = self.scheme == "complex" and not expression_is_analytic(f)
         fn = as_callable(f)
         points = as_points(x)
         dtype = points.dtype
@@ -378,7 +552,7 @@ class FiniteDifference:
             return out
 
         h = self.h if isinstance(self.h, str) else np.broadcast_to(self.h, points.shape).reshape(-1)
-        part = self._estimate_line(phi, flat, n, h, dtype, with_error=with_error)
+        part = self._estimate_line(phi, flat, n, h, dtype, with_error=with_error, probe=probe)
         shape = points.shape
         return FDResult(
             value=_cast(part.value, dtype).reshape(shape),
@@ -392,8 +566,15 @@ class FiniteDifference:
         """The n-th derivative of f: R -> R at each point of x (one call of f for the whole stencil)."""
         return _scalar_if_0d(self.estimate(f, x, n, with_error=False).value)
 
-    def _along(self, f: Any, x: Any, n: int = 1) -> tuple[list[Estimate], Any]:
-        """Differentiate f along each coordinate axis of x (the work of gradient and jacobian)."""
+    def _along(
+        self, f: Any, x: Any, n: int = 1, *, probe: bool | None = None
+    ) -> tuple[list[Estimate], Any]:
+        """Differentiate f along each coordinate axis of x (the work of gradient and jacobian).
+
+        ``probe`` (complex step): None checks f's expression, or probes f without one.
+        """
+        if probe is None:
+            probe = self.scheme == "complex" and not expression_is_analytic(f)
         point = as_points(x)
         dtype = point.dtype
         point = np.atleast_1d(point).reshape(-1)
@@ -401,7 +582,7 @@ class FiniteDifference:
         parts = []
         for i in range(point.size):
             line = coordinate_line(f, point, i)
-            parts.append(self._estimate_line(line, point[i : i + 1], n, hs[i], dtype))
+            parts.append(self._estimate_line(line, point[i : i + 1], n, hs[i], dtype, probe=probe))
         return parts, dtype
 
     def _per_variable_steps(self, point: np.ndarray) -> list[Any]:
@@ -418,7 +599,10 @@ class FiniteDifference:
 
     def gradient(self, f: Any, x: Any) -> np.ndarray:
         """Gradient of f: R^n -> R at one point x (one line derivative per variable)."""
-        parts, dtype = self._along(f, x)
+        return self._gradient(f, x)
+
+    def _gradient(self, f: Any, x: Any, *, probe: bool | None = None) -> np.ndarray:
+        parts, dtype = self._along(f, x, probe=probe)
         values = [np.asarray(p.value).reshape(-1) for p in parts]
         if any(v.size != 1 for v in values):
             raise ValueError("gradient needs a scalar-valued f; use jacobian for vector outputs")
@@ -444,8 +628,11 @@ class FiniteDifference:
         if self.scheme == "complex":
             # Central differences of the complex-step gradient: the inner derivative is
             # exact to rounding, so the Hessian carries only the outer rule's error.
+            # Analyticity is checked once, at x: by f's expression, or by one probed gradient.
+            if not expression_is_analytic(f):
+                self._gradient(fn, point, probe=True)
             outer = FiniteDifference(scheme="central", scale=self.scale)
-            jac = outer.jacobian(lambda y: self.gradient(fn, y), point)
+            jac = outer.jacobian(lambda y: self._gradient(fn, y, probe=False), point)
             return _cast(0.5 * (jac + jac.T), dtype)
         scales = step_scale(point, self.scale)
         k = point.size
