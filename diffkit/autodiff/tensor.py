@@ -184,6 +184,17 @@ class Node:
         "vjp",
     )
 
+    parents: tuple[Node | None, ...]  # one per argument; None for constants
+    prev: tuple[Node, ...]  # the parents that are nodes
+    saved: tuple[Any, ...]  # what the VJP gets as arguments
+    out: Any  # the result, where the VJP reads it; else None
+    needs: tuple[bool, ...]  # which arguments are tensors
+    kwargs: Any
+    vjp: Callable[..., tuple[Any, ...]] | None
+    op: str
+    order: int
+    tensor: Any  # leaves: a weak reference to their tensor (for .grad); others None
+
     def __init__(
         self,
         tensor: Tensor,
@@ -193,63 +204,21 @@ class Node:
         kwargs: Any,
         saves: Saves | None,
     ) -> None:
-        # Unrolled for one and two arguments, plain loops otherwise: this runs once
-        # per recorded operation (on Python 3.11 a comprehension is a function call).
-        parents: tuple[Any, ...]
-        prev: tuple[Any, ...]
-        if len(args) == 2:
-            a, b = args
-            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-            pa = a._node if ta else None
-            pb = b._node if tb else None
-            parents = (pa, pb)
-            prev = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
-            plans = _BINARY.get(saves)
-            if plans is None:
-                plans = _binary_plans(saves)
-            needs, drop, keep_out = plans[ta][tb]
-            sa = a.data if ta else a
-            sb = b.data if tb else b
-            if drop[0] and sa.nbytes > _KEEP_BYTES:
-                sa = Shaped(sa)
-            if drop[1] and sb.nbytes > _KEEP_BYTES:
-                sb = Shaped(sb)
-            self.saved: tuple[Any, ...] = (sa, sb)
-        elif len(args) == 1 and isinstance(args[0], Tensor):
-            parents = prev = (args[0]._node,)
-            plan = _UNARY.get(saves)
-            needs, drop, keep_out = _unary_plan(saves) if plan is None else plan
-            sa = args[0].data
-            self.saved = (Shaped(sa) if drop[0] and sa.nbytes > _KEEP_BYTES else sa,)
-        else:
-            parents, prev, saved, needs = _links(args)
-            needs, drop, keep_out = _plan(saves, needs)
-            for k in range(len(needs)):
-                if drop[k] and saved[k].nbytes > _KEEP_BYTES:
-                    saved[k] = Shaped(saved[k])
-            self.saved = tuple(saved)
-        self.parents: tuple[Node | None, ...] = parents
-        self.prev: tuple[Node, ...] = prev
-        self.out: Any = tensor.data if keep_out else None  # None: no VJP reads it
-        self.needs = needs
-        self.kwargs = kwargs
-        self.vjp = vjp
-        self.op = op
-        self.order = next(_order)
-        # leaves point back at their tensor (for .grad); results do not, so that a
-        # dropped intermediate tensor is freed
-        self.tensor: Any = None
+        parents, prev, saved, needs = _links(args)
+        needs, drop, keep_out = _plan(saves, needs)
+        for k in range(len(needs)):
+            if drop[k] and saved[k].nbytes > _KEEP_BYTES:
+                saved[k] = Shaped(saved[k])
+        _fill(self, tuple(saved), parents, prev, needs, tensor.data if keep_out else None)
+        self.kwargs, self.vjp, self.op = kwargs, vjp, op
 
     @classmethod
     def leaf(cls, tensor: Tensor) -> Node:
         """A leaf's node: no parents, no VJP, and a weak link back to its tensor (for .grad)."""
-        node = cls.__new__(cls)
-        node.parents, node.prev, node.saved = (), (), ()
-        node.needs = ()
-        node.out = None
+        node: Node = _new_node(cls)
+        _fill(node, (), (), (), (), None)
         node.kwargs = node.vjp = None
         node.op = ""
-        node.order = next(_order)
         node.tensor = weakref.ref(tensor)
         return node
 
@@ -275,6 +244,85 @@ class Node:
     @property
     def _op(self) -> str:
         return self.op
+
+
+_new_node = object.__new__
+
+
+def _fill(
+    node: Node,
+    saved: tuple[Any, ...],
+    parents: tuple[Any, ...],
+    prev: tuple[Any, ...],
+    needs: tuple[bool, ...],
+    out: Any,
+) -> None:
+    node.saved, node.parents, node.prev, node.needs, node.out = saved, parents, prev, needs, out
+    node.order = next(_order)
+    # results do not point back at their tensor, so a dropped intermediate is freed
+    node.tensor = None
+
+
+def _binary_node(
+    data: Any,
+    op: str,
+    vjp: Callable[..., tuple[Any, ...]],
+    a: Any,
+    b: Any,
+    ta: bool,
+    tb: bool,
+    kwargs: Any,
+    saves: Saves | None,
+) -> Node:
+    """The node of a two-argument operation (``ta``, ``tb``: which arguments are tensors).
+
+    Written out, not looped: this runs once per recorded operator, and on Python
+    3.11 every loop, comprehension and call is a measurable part of that.
+    """
+    node: Node = _new_node(Node)
+    plans = _BINARY.get(saves)
+    if plans is None:
+        plans = _binary_plans(saves)
+    needs, drop, keep_out = plans[ta][tb]
+    pa = a._node if ta else None
+    pb = b._node if tb else None
+    sa = a.data if ta else a
+    sb = b.data if tb else b
+    if drop[0] and sa.nbytes > _KEEP_BYTES:
+        sa = Shaped(sa)
+    if drop[1] and sb.nbytes > _KEEP_BYTES:
+        sb = Shaped(sb)
+    node.saved = (sa, sb)
+    parents: tuple[Any, ...] = (pa, pb)
+    node.parents = parents
+    node.prev = parents if ta and tb else (pa,) if ta else (pb,) if tb else ()
+    node.needs = needs
+    node.out = data if keep_out else None
+    node.kwargs, node.vjp, node.op = kwargs, vjp, op
+    node.order = next(_order)
+    node.tensor = None
+    return node
+
+
+def _unary_node(
+    data: Any, op: str, vjp: Callable[..., tuple[Any, ...]], x: Tensor, kwargs: Any, saves: Any
+) -> Node:
+    """The node of a one-argument operation on a tensor."""
+    node: Node = _new_node(Node)
+    plan = _UNARY.get(saves)
+    needs, drop, keep_out = _unary_plan(saves) if plan is None else plan
+    value = x.data
+    node.saved = (Shaped(value) if drop[0] and value.nbytes > _KEEP_BYTES else value,)
+    node.parents = node.prev = (x._node,)
+    node.needs = needs
+    node.out = data if keep_out else None
+    node.kwargs, node.vjp, node.op = kwargs, vjp, op
+    node.order = next(_order)
+    node.tensor = None
+    return node
+
+
+_new_tensor = object.__new__
 
 
 class Tensor:
@@ -328,11 +376,19 @@ class Tensor:
         reads; everything else is kept as its shape only, so intermediates nobody
         needs are freed as soon as the user's code drops them (default: keep all).
         """
-        out = cls.__new__(cls)
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out = _new_tensor(cls)
+        out.data = data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.label = ""
-        out._node = Node(out, op, vjp, args, kwargs, saves)
+        if len(args) == 2:
+            a, b = args
+            out._node = _binary_node(
+                data, op, vjp, a, b, isinstance(a, Tensor), isinstance(b, Tensor), kwargs, saves
+            )
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            out._node = _unary_node(data, op, vjp, args[0], kwargs, saves)
+        else:
+            out._node = Node(out, op, vjp, args, kwargs, saves)
         return out
 
     @property
@@ -561,8 +617,9 @@ def _operator(ufunc: Any, row: ops.Primitive, a: Any, b: Any) -> Tensor:
     call, which is most of a small array's cost (and so is every Python call saved
     by writing ``Tensor._record`` out here).
     """
-    ra = a.data if isinstance(a, Tensor) else a
-    rb = b.data if isinstance(b, Tensor) else b
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ra = a.data if ta else a
+    rb = b.data if tb else b
     if (type(ra) is np.ndarray and ra.nbytes >= _POOL_BYTES) or (
         type(rb) is np.ndarray and rb.nbytes >= _POOL_BYTES
     ):
@@ -570,10 +627,10 @@ def _operator(ufunc: Any, row: ops.Primitive, a: Any, b: Any) -> Tensor:
     else:  # the ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not
         data = ra**rb if ufunc is np.power else ufunc(ra, rb)
     out = _new_tensor(Tensor)
-    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.data = data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.label = ""
-    out._node = Node(out, row.name, vjps.elementwise, (a, b), row, row.saves)
+    out._node = _binary_node(data, row.name, vjps.elementwise, a, b, ta, tb, row, row.saves)
     return out
 
 
@@ -594,7 +651,6 @@ def _into_buffer(ufunc: Any, raw: list[Any]) -> Any:
 
 
 _NO_OPTIONS: dict[str, Any] = {}
-_new_tensor = object.__new__
 _ADD, _SUBTRACT, _MULTIPLY, _DIVIDE, _POWER = (
     _UFUNC_ROWS[u] for u in (np.add, np.subtract, np.multiply, np.true_divide, np.power)
 )
