@@ -369,6 +369,14 @@ def test_complex_step_probe_passes_oscillations_too_fast_for_real_differences(fr
     np.testing.assert_allclose(got, frequency * np.cos(frequency * xs), rtol=1e-12)
 
 
+def test_complex_step_probe_allows_the_truncation_of_a_given_step():
+    """At a step the user gave, Im f(x + ih) / h is off by about h^2 |f^(3)| / 6: the
+    probe allows for it (the V-curve of scripts/bench_fd.py runs h up to 1)."""
+    f = catalog.get("squire_trapp").numpy
+    for h in np.logspace(-16, 0, 33):
+        dk.FiniteDifference(scheme="complex", h=h, fallback=False).estimate(f, 1.5)
+
+
 def test_complex_step_hessian_probes_a_plain_callable_once():
     f = CountingFunction(lambda v: v[0] * np.abs(v[0]) + v[1] ** 2)
     with pytest.raises(dk.ComplexStepError):

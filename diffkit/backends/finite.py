@@ -316,11 +316,17 @@ class FiniteDifference:
         status = np.full(x.shape, "ok", dtype=object)
         nfev = np.ones(x.shape, dtype=int)
         if probe:
-            nfev += self._cauchy_riemann(phi, x, value, error, eps)
+            nfev += self._cauchy_riemann(phi, x, value, error, steps, eps)
         return Estimate(value, error, steps, nfev, status)
 
     def _cauchy_riemann(
-        self, phi: LineFunction, x: np.ndarray, value: np.ndarray, error: np.ndarray, eps: float
+        self,
+        phi: LineFunction,
+        x: np.ndarray,
+        value: np.ndarray,
+        error: np.ndarray,
+        step: np.ndarray,
+        eps: float,
     ) -> np.ndarray:
         """Refuse points where the complex step is not f'; returns the evaluations it cost.
 
@@ -330,8 +336,11 @@ class FiniteDifference:
         too, by central differences D at PROBE_LEVELS steps h r^i (h the central
         optimum on the scale of x, r = PROBE_RATIO; one call of f, 2 PROBE_LEVELS real
         points per x), and a point is refused where |dv/dy - D(h)| exceeds TRUST times
-        the two error estimates (|D(rh) - D(h)| / (r^2 - 1) plus rounding for D) plus
-        AGREE relative. The probe judges only where it can: D must be finite and in its
+        the error estimates plus AGREE relative. D's truncation error is about
+        c = |D(rh) - D(h)| / (r^2 - 1) (plus rounding), and the complex step's, at its
+        step s, c s^2 / h^2 (D(h) = f' + f^(3) h^2 / 6, Im f(x + is) / s = f' - f^(3)
+        s^2 / 6): a step the user gave need not be negligible. The probe judges only at
+        steps s no longer than its own, and where it can: D must be finite and in its
         asymptotic range (Lyness' test, as in ``richardson.Tableau``), and the complex
         step's |f'| h must not exceed the largest |f| the probe saw; elsewhere (f varies
         below h, a kink or a domain edge within reach, f constant to rounding) the point
@@ -364,8 +373,10 @@ class FiniteDifference:
         shrinking = (ratio >= r**p / 2) & (ratio <= 2 * r ** (p + 2))
         asymptotic = (lost[:-1] | lost[1:] | shrinking).all(axis=(0, 2))
         du, dv = d[-1], value.reshape(k, -1)
-        estimate = np.abs(change[-1]) / (r**p - 1) + NOISE * noise[-1]
-        allowed = TRUST * (estimate + error.reshape(k, -1))
+        truncation = np.abs(change[-1]) / (r**p - 1)
+        estimate = truncation + NOISE * noise[-1]
+        ours = error.reshape(k, -1) + truncation * (step / h)[:, None] ** p
+        allowed = TRUST * (estimate + ours)
         allowed = allowed + AGREE * np.maximum(np.abs(du), np.abs(dv))
         # A difference at step h sees no derivative above max|f| / h: where the complex
         # step claims more, f varies below the probe's steps and the probe cannot judge.
@@ -377,7 +388,8 @@ class FiniteDifference:
         flat = (d == 0).all(axis=(0, 2)) & (sizes == sizes[:1]).all(axis=(0, 2))
         resolved &= ~flat
         finite = np.isfinite(d).all(axis=(0, 2))
-        wrong = finite & asymptotic & resolved & (np.abs(dv - du) > allowed).any(axis=1)
+        judged = finite & asymptotic & resolved & (step <= steps[0])
+        wrong = judged & (np.abs(dv - du) > allowed).any(axis=1)
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
             raise ComplexStepError(
