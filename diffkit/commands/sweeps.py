@@ -1,0 +1,145 @@
+"""``diffkit report`` and ``diffkit sweep``: sweep the chosen functions, then write a report or the frame."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..function import Function
+from ..sweep import DEFAULT_STEPS, run, tasks
+from .arguments import (
+    UsageError,
+    backend_names,
+    dtype_names,
+    execution,
+    noise_levels,
+    selected_functions,
+)
+
+__all__ = ["report_command", "sweep_command"]
+
+# The report's precision and noise studies, when --dtype and --noise do not ask for them:
+# functions chosen for clear V-curves (cancellation, saturation, a pole) and levels that
+# move the optimal step by decades.
+PRECISION_FUNCTIONS = ("squire_trapp", "exp", "tanh", "log")
+NOISE_FUNCTIONS = ("exp", "sigmoid")
+STUDY_NOISE = (1e-10, 1e-6)
+
+
+def _run(args: argparse.Namespace, *, extras: bool = False) -> tuple[list[Function], pd.DataFrame]:
+    """Sweep the chosen functions over the step grid, with the chosen backends and dtypes.
+
+    ``extras`` adds the report's precision and noise studies where the command line
+    did not ask for them itself: a second dtype and noise levels on a few of the
+    chosen functions (``_study_functions``), so that those sections have data.
+    """
+    functions = selected_functions(args)
+    dtypes, backends = dtype_names(args.dtype), backend_names(args.backends)
+    if args.steps is not None and args.steps < 2:
+        raise UsageError(f"--steps must be at least 2, got {args.steps}")
+    steps: Sequence[float] = DEFAULT_STEPS
+    if args.steps is not None:
+        steps = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
+    noise = noise_levels(args.noise)
+    common = {"steps": steps, "seed": args.seed}
+    grid = tasks(functions, backends=backends, dtypes=dtypes, noise=noise, **common)
+    if extras and len(dtypes) == 1:
+        other = "float32" if dtypes[0] != "float32" else "float64"
+        chosen = _study_functions(functions, PRECISION_FUNCTIONS, 4)
+        grid += tasks(chosen, backends=backends, dtypes=[other], **common)
+    if extras and len(noise) == 1:
+        chosen = _study_functions(functions, NOISE_FUNCTIONS, 2)
+        fd_backends = [b for b in backends if b.startswith("fd")]
+        grid += tasks(chosen, backends=fd_backends, dtypes=dtypes[:1], noise=STUDY_NOISE, **common)
+    return functions, run(grid, **execution(args))
+
+
+def _study_functions(
+    functions: Sequence[Function], preferred: Sequence[str], count: int
+) -> list[Function]:
+    """The preferred catalog functions among those chosen, else the first univariate ones."""
+    by_name = {f.name: f for f in functions}
+    picked = [by_name[name] for name in preferred if name in by_name]
+    return picked or [f for f in functions if f.ndim == 1][:count]
+
+
+def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
+    """The last line every sweeping command prints: how much was swept, how much failed."""
+    points = len(frame[["function", "point"]].drop_duplicates())
+    bad = int((frame["status"] != "ok").sum())
+    return (
+        f"{len(functions)} functions, {points} points, {len(frame)} rows, "
+        f"{bad} rows not ok, {seconds:.1f} s"
+    )
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Sweep, add the studies ``--studies`` asks for, and write the report into OUT/NAME."""
+    # matplotlib only when a report is written
+    from ..report import write_report
+    from ..report.assemble import frame_sections, study_sections
+
+    start = time.perf_counter()
+    catalog_report = args.expr is None and not args.functions
+    functions, frame = _run(args, extras=args.studies != "none")
+    built = frame_sections(frame, {f.name: f for f in functions})
+    sections, failures = list(built.sections), list(built.failures)
+    if args.studies == "all" or (args.studies == "auto" and catalog_report):
+        studies = study_sections()
+        sections += studies.sections
+        failures += studies.failures
+    name = args.name or ("custom" if args.expr is not None and not args.functions else "catalog")
+    out = Path(args.out) / name
+    try:
+        index = write_report(
+            frame,
+            functions,
+            out,
+            title=f"diffkit report: {name}",
+            metadata={
+                "args": args.argv,
+                "steps": args.steps,
+                "backends": backend_names(args.backends),
+                "seed": args.seed,
+                "jobs": execution(args)["jobs"],
+            },
+            sections=sections,
+            jobs=execution(args)["jobs"],
+        )
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    for title, message in failures:
+        print(f"diffkit: section {title!r} could not be built: {message}", file=sys.stderr)
+    print(index)
+    print(_summary_line(functions, frame, time.perf_counter() - start))
+    return 1 if failures else 0
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Sweep and write the tidy frame to ``--csv``, or print the best error per method."""
+    start = time.perf_counter()
+    functions, frame = _run(args)
+    if args.csv is not None:
+        path = Path(args.csv)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        print(path)
+    else:
+        from ..report.tables import summary_table
+
+        columns = ["function", "point", "dtype", "method", "best_err", "best_h", "not_ok"]
+        levels = sorted(set(frame["noise"]))
+        for level in levels:
+            if len(levels) > 1:
+                print(f"noise {level:g}:" if level else "exact function:")
+            table = summary_table(frame[frame["noise"] == level])[columns]
+            with pd.option_context("display.max_rows", None, "display.width", 200):
+                print(table.to_string(index=False, float_format=lambda v: f"{v:.1e}"))
+    print(_summary_line(functions, frame, time.perf_counter() - start))
+    return 0

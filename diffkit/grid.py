@@ -1,0 +1,122 @@
+"""The sweep's grid: functions x points x dtypes x noise levels x (rules and backends) as tasks.
+
+Each task is one finite-difference rule (swept over all steps) or one backend, at one
+point, dtype and noise level; tasks are independent, so executors may run them in any
+order and any process. A noisy task carries its own seed, derived from the sweep's
+seed and the task's coordinates, so its noise is the same in every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backends.protocol import Differentiator
+from .backends.registry import plugin_names
+from .estimates import backend_instance, backend_label, checked_backend
+from .fd_rules import DEFAULT_STEPS, FD_METHODS, FDMethod
+from .function import Function, as_function
+from .rows import point_label
+
+__all__ = ["Task", "tasks"]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """One rule (swept over all steps) or one backend, at one point, dtype and noise level."""
+
+    function: Function
+    point: Any
+    n: int
+    dtype: str
+    noise: float
+    seed: int
+    steps: np.ndarray
+    method: FDMethod | None = None
+    backend: tuple[str, str | Differentiator] | None = None
+    truth: tuple[np.ndarray, bool] | None = None  # filled in by run(), once per point
+
+    def labels(self) -> dict[str, Any]:
+        if self.method is not None:
+            return {
+                "backend": "fd",
+                "method": self.method.label,
+                "scheme": self.method.scheme,
+                "accuracy": _safe_accuracy(self.method, self.n),
+            }
+        assert self.backend is not None
+        label, spec = self.backend
+        if isinstance(spec, str) and spec in plugin_names():
+            method, scheme = spec, ""  # a peer (torch, jax) is built in its worker, not here
+        else:
+            diff = backend_instance(spec)
+            method, scheme = backend_label(diff), getattr(diff, "scheme", "")
+        return {"backend": label, "method": method, "scheme": scheme, "accuracy": float("nan")}
+
+    @property
+    def width(self) -> tuple[int, int]:
+        """(steps, components) of the outcome."""
+        steps = self.steps.size if self.method is not None else 1
+        return steps, 1 if self.function.ndim == 1 else self.function.ndim
+
+
+def _safe_accuracy(method: FDMethod, n: int) -> float:
+    try:
+        return float(method.accuracy_order(n))
+    except ValueError:
+        return float("nan")
+
+
+def _seed(seed: int, *parts: Any) -> int:
+    """A task's noise seed: stable across runs, processes and Python's hash randomisation."""
+    text = "|".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def _check_noise(level: float) -> float:
+    level = float(level)
+    if not (np.isfinite(level) and level >= 0):
+        raise ValueError(f"noise levels must be finite and >= 0, got {level}")
+    return level
+
+
+def tasks(
+    functions: Iterable[Function | str | Any],
+    *,
+    methods: Sequence[FDMethod] = FD_METHODS,
+    steps: Sequence[float] = DEFAULT_STEPS,
+    backends: Sequence[str | Differentiator] = (),
+    dtypes: Sequence[str] = ("float64",),
+    noise: Sequence[float] = (0.0,),
+    seed: int = 0,
+    points: Sequence[Any] | None = None,
+    n: int = 1,
+) -> list[Task]:
+    """The sweep's grid as a list of independent tasks (see ``sweep`` for the arguments)."""
+    step_grid = np.asarray(steps, dtype=float)
+    diffs = [(b, checked_backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
+    levels = [_check_noise(level) for level in noise]
+    out: list[Task] = []
+    for item in functions:
+        f = as_function(item)
+        for point in points if points is not None else f.points:
+            label = point_label(point)
+            for dtype, level in itertools.product(dtypes, levels):
+                for method in methods:
+                    if level and method.scheme == "complex":
+                        continue  # noise on real values never reaches the imaginary part
+                    task_seed = _seed(seed, f.name, label, dtype, level, method.label)
+                    out.append(Task(f, point, n, dtype, level, task_seed, step_grid, method=method))
+                for name, diff in diffs:
+                    if level and not name.startswith("fd"):
+                        continue  # noise on the values does not reach an exact or recorded derivative
+                    task_seed = _seed(seed, f.name, label, dtype, level, name)
+                    out.append(
+                        Task(f, point, n, dtype, level, task_seed, step_grid, backend=(name, diff))
+                    )
+    return out
