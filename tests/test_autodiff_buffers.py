@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from diffkit.autodiff import buffers
-from diffkit.autodiff.engine import backward, grad, hessian, value_and_grad
+from diffkit.autodiff.engine import backward, derivative, grad, hessian, value_and_grad
 from diffkit.autodiff.tensor import Tensor
 
 N = 2**16  # 512 KiB of float64: above buffers.MIN_BYTES, so every step recycles
@@ -227,3 +227,47 @@ def test_dropped_graphs_leave_only_free_buffers(point: np.ndarray) -> None:
     gc.collect()
     assert buffers.held() > 0
     assert buffers.take((N,), np.dtype(float)) is not None
+
+
+def test_repeated_values_are_folded_and_gradients_come_back_writable(point: np.ndarray) -> None:
+    """A sum's cotangent is one value repeated: multiples of it stay one value (no pass over
+    memory), and the gradient handed back is still an ordinary array."""
+    g = grad(lambda v: np.sum(3.0 * v - v / 4.0 + (-v)))(point)
+    assert g.flags.writeable
+    assert g.flags.c_contiguous
+    np.testing.assert_array_equal(g, np.full(N, 3.0 - 0.25 - 1.0))
+    small = grad(lambda v: np.sum(3.0 * v - v / 4.0 + (-v)))(point[:5])
+    np.testing.assert_array_equal(g[:5], small)
+    x = Tensor(point)
+    np.sum(2.0 * x).backward()
+    assert x.grad is not None
+    assert x.grad.flags.writeable
+
+
+def test_slices_that_leave_ends_uncovered_leave_zeros_there(point: np.ndarray) -> None:
+    """The first slice's cotangent is written, not added, and only the rest is zeroed."""
+    g = grad(lambda v: np.sum(v[2:] * 2.0) + np.sum(v[:-3] ** 2) + np.sum(v[5:7]))(point)
+    expected = np.zeros(N)
+    expected[2:] += 2.0
+    expected[:-3] += 2 * point[:-3]
+    expected[5:7] += 1.0
+    np.testing.assert_array_equal(g, expected)
+    g = grad(lambda v: np.sum(v[10:20] ** 2))(point)
+    assert not g[:10].any()
+    assert not g[20:].any()
+    np.testing.assert_array_equal(g[10:20], 2 * point[10:20])
+
+
+def test_a_large_batched_seed_through_a_recorded_pass(point: np.ndarray) -> None:
+    """Hessian at n = 200: the batched identity seed is large (lent), the arguments are tensors."""
+    small = point[:200]
+    expected = without_recycling(lambda: hessian(rosen)(small))
+    np.testing.assert_array_equal(hessian(rosen)(small), expected)
+    assert expected.shape == (200, 200)
+    np.testing.assert_allclose(np.diag(expected, 1), -400 * small[:-1], rtol=1e-14)
+
+
+def test_a_large_seed_meets_recorded_arguments(point: np.ndarray) -> None:
+    """derivative(n=2): the first pass is recorded with a large plain seed and tensor arguments."""
+    second = derivative(lambda v: np.sin(v) * 3.0 + v**3, n=2)(point)
+    np.testing.assert_allclose(second, -3.0 * np.sin(point) + 6 * point, rtol=1e-12, atol=1e-12)

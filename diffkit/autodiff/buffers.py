@@ -35,6 +35,7 @@ __all__ = [
     "limit",
     "output_for",
     "set_limit",
+    "spread",
     "take",
     "track",
 ]
@@ -133,6 +134,40 @@ _SAME_DTYPE = frozenset(
 )
 
 
+# Correctly rounded arithmetic: the same bits on one element as on an array of them.
+_EXACT = frozenset(
+    {np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.square}
+)
+
+
+def spread(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only view with every element at the 0-d ``value``: np.broadcast_to without
+    its Python-level checks (a few microseconds, which small gradients notice)."""
+    view = np.ndarray(shape, dtype=value.dtype, buffer=value, strides=(0,) * len(shape))
+    view.flags.writeable = False
+    return view
+
+
+def _on_constants(ufunc: Any, operands: list[Any]) -> np.ndarray | None:
+    """``ufunc`` on arrays that repeat one value (a sum's cotangent, and multiples of it),
+    computed once and spread: no pass over memory. None when an operand varies."""
+    shape = None
+    scalars = []
+    for a in operands:
+        if type(a) is np.ndarray:
+            if a.ndim == 0 or any(a.strides) or (shape is not None and a.shape != shape):
+                return None
+            shape = a.shape
+            scalars.append(a.reshape(-1)[0])
+        elif type(a) is float or type(a) is int:
+            scalars.append(a)
+        else:
+            return None
+    if shape is None:
+        return None
+    return spread(np.asarray(ufunc(*scalars)), shape)
+
+
 def _plain(value: Any) -> Any:
     return value.view(np.ndarray) if type(value) is Lent else value
 
@@ -146,6 +181,10 @@ class Lent(np.ndarray):
         if "out" in kwargs:
             kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
         elif method == "__call__" and ufunc in _SAME_DTYPE:
+            if ufunc in _EXACT:
+                constant = _on_constants(ufunc, plain)
+                if constant is not None:
+                    return constant
             out = output_for(plain)
             if out is not None:
                 kwargs["out"] = (out,)

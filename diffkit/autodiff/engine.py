@@ -119,7 +119,7 @@ def _accumulate(
             pending[key] = previous + ct.dense()
             return
         if previous is None:
-            pending[key] = ct.dense(_zeros_buffer(ct.shape, ct.values.dtype))
+            pending[key] = ct.dense(_large_buffer(ct.shape, ct.values.dtype))
             owned.add(key)
             return
         if key not in owned:
@@ -155,6 +155,13 @@ def _zeros_buffer(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     dense = buffers.empty(shape, dtype)
     dense.fill(0)
     return dense
+
+
+def _large_buffer(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray | None:
+    """A recycled uninitialized array to write a whole cotangent into; None when small."""
+    if math.prod(shape) * dtype.itemsize < buffers.MIN_BYTES:
+        return None
+    return buffers.empty(shape, dtype)
 
 
 def _sum(a: Any, b: Any) -> Any:
@@ -208,7 +215,17 @@ def _gradient_at(
         )
     seed = np.array(1, dtype=node.dtype) if node.ndim == 0 else np.ones(node.shape, node.dtype)
     gradient = backward(node, seed, create_graph=create_graph, wrt=(leaf,)).get(id(leaf._node))
-    return (node if create_graph else node.data), (_zeros(leaf) if gradient is None else gradient)
+    return (node if create_graph else node.data), (
+        _zeros(leaf) if gradient is None else writable(gradient)
+    )
+
+
+def writable(value: Any) -> Any:
+    """A gradient the user may write into: a read-only broadcast (the cotangent of a sum,
+    kept as one repeated value through the pass) becomes an array of its own."""
+    if type(value) is np.ndarray and not value.flags.writeable:
+        return value.copy()
+    return value
 
 
 def value_and_grad(

@@ -466,7 +466,7 @@ class Tensor:
         A convenience in torch's and micrograd's style (grads add up until reset);
         ``diffkit.grad`` is the functional way and leaves tensors untouched.
         """
-        from .engine import backward, reachable
+        from .engine import backward, reachable, writable
 
         start = np.ones(self.shape, dtype=self.dtype) if seed is None else seed
         cotangents = backward(self, start)
@@ -474,7 +474,7 @@ class Tensor:
             g = cotangents.get(id(node))
             owner = node.tensor() if node.tensor is not None else None
             if g is not None and owner is not None:
-                owner.grad = g if owner.grad is None else owner.grad + g
+                owner.grad = writable(g) if owner.grad is None else owner.grad + g
 
     def item(self) -> float:
         """The value as a Python number (no gradient flows through it)."""

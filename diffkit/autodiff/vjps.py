@@ -166,17 +166,9 @@ def _sum_vjp(
 ) -> tuple[Any, ...]:
     shape = _shape(args[0])
     if type(g) is np.ndarray and g.ndim == 0:  # a whole sum: no reshaping to do
-        return (_spread(g, shape),)
+        return (buffers.spread(g, shape),)
     expanded = _expand(g, shape, kw[0], kw[1], batch)
     return (np.broadcast_to(expanded, np.shape(expanded)[:batch] + shape),)
-
-
-def _spread(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A read-only view of a 0-d array with every element at g: np.broadcast_to, without
-    its Python-level checks (a few microseconds, per sum)."""
-    view = np.ndarray(shape, dtype=g.dtype, buffer=g, strides=(0,) * len(shape))
-    view.flags.writeable = False
-    return view
 
 
 def sum_(
@@ -407,20 +399,37 @@ class IndexedCotangent:
     ) -> None:
         self.index, self.values, self.shape, self.advanced = index, values, shape, advanced
 
-    def dense(self, zeros: np.ndarray | None = None) -> np.ndarray:
-        """The cotangent as a full array, written into ``zeros`` when given."""
-        result = np.zeros(self.shape, dtype=self.values.dtype) if zeros is None else zeros
+    def dense(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The cotangent as a full array, written over ``into`` (uninitialized) when given."""
+        if into is None:
+            into = np.zeros(self.shape, dtype=self.values.dtype)
+        elif self.advanced or not _zero_outside(into, self.index):
+            into.fill(0)
         if self.advanced:  # repeated indices must add up
-            np.add.at(result, self.index, self.values)
+            np.add.at(into, self.index, self.values)
         else:
-            result[self.index] = self.values
-        return result
+            into[self.index] = self.values
+        return into
 
     def add_into(self, dense: np.ndarray) -> None:
         if self.advanced:
             np.add.at(dense, self.index, self.values)
         else:
             dense[self.index] += self.values
+
+
+def _zero_outside(array: np.ndarray, index: tuple[Any, ...]) -> bool:
+    """Zero ``array`` outside a leading slice ``index`` (x[1:], x[:-1], ...): the inside is
+    about to be overwritten, so filling it with zeros first would be a wasted pass. False
+    (nothing done) for any other index."""
+    if len(index) != 1 or type(index[0]) is not slice or array.ndim == 0:
+        return False
+    start, stop, step = index[0].indices(array.shape[0])
+    if step != 1:
+        return False
+    array[:start] = 0
+    array[max(start, stop) :] = 0
+    return True
 
 
 def _getitem_vjp(
