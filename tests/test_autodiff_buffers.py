@@ -271,3 +271,10 @@ def test_a_large_seed_meets_recorded_arguments(point: np.ndarray) -> None:
     """derivative(n=2): the first pass is recorded with a large plain seed and tensor arguments."""
     second = derivative(lambda v: np.sin(v) * 3.0 + v**3, n=2)(point)
     np.testing.assert_allclose(second, -3.0 * np.sin(point) + 6 * point, rtol=1e-12, atol=1e-12)
+
+
+def test_repeated_values_fold_in_any_number_of_dimensions() -> None:
+    m = np.linspace(-1.0, 1.0, N).reshape(256, N // 256)
+    g = grad(lambda v: np.sum(-(2.0 * v) / 8.0))(m)
+    np.testing.assert_array_equal(g, np.full(m.shape, -0.25))
+    assert g.flags.writeable

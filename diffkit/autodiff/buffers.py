@@ -155,10 +155,10 @@ def _on_constants(ufunc: Any, operands: list[Any]) -> np.ndarray | None:
     scalars = []
     for a in operands:
         if type(a) is np.ndarray:
-            if a.ndim == 0 or any(a.strides) or (shape is not None and a.shape != shape):
+            if a.size == 0 or a.ndim == 0 or any(a.strides) or (shape not in (None, a.shape)):
                 return None
             shape = a.shape
-            scalars.append(a.reshape(-1)[0])
+            scalars.append(a[(0,) * a.ndim])
         elif type(a) is float or type(a) is int:
             scalars.append(a)
         else:
