@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -349,15 +351,25 @@ ANALYTIC = {"exp": np.exp, "sin": np.sin, "x**3": lambda x: x**3}
 
 @pytest.mark.parametrize("name", [*sorted(ANALYTIC), "squire_trapp"])
 def test_complex_step_is_unchanged_bit_for_bit_on_analytic_functions(name):
-    """The value is Im f(x + ih) / h with h = 1e-20 |x|, exactly as before the checks;
-    a plain callable pays 8 real evaluations for the probe, an expression none."""
+    """The value is Im f(x + ih) / h with h = 1e-20 |x|, exactly as before the checks,
+    wherever f is real at x; a plain callable pays 8 real evaluations for the probe, an
+    expression none, and f(x) is evaluated once more only at roots of f (where Im f
+    stands out against Re f) and outside the domain (squire_trapp at -2.5 and 3, where
+    sin^3 + cos^3 < 0, once came back "ok" at 3.8e18 and 6.8e20)."""
     f = ANALYTIC.get(name) or catalog.get(name)
     xs = np.array([-2.5, -0.7, 0.0, 1e-3, 0.7, 1.5, 3.0])
     steps = np.where(xs == 0, 1.0, np.abs(xs)) * 1e-20
     expected = np.asarray(f(xs + 1j * steps)).imag / steps
+    with np.errstate(invalid="ignore"):
+        real = np.asarray(f(xs))
+    expected[~np.isfinite(real)] = np.nan
     result = dk.FiniteDifference(scheme="complex").estimate(f, xs)
-    assert np.array_equal(result.value, expected)
-    assert result.nfev.tolist() == [1 if name == "squire_trapp" else 9] * xs.size
+    assert np.array_equal(result.value, expected, equal_nan=True)
+    probe = 0 if name == "squire_trapp" else 8
+    again = (real == 0) | ~np.isfinite(real)
+    assert result.check_nfev.tolist() == (probe + again).tolist()
+    assert result.nfev.tolist() == (1 + result.check_nfev).tolist()
+    assert result.status.tolist() == np.where(np.isfinite(real), "ok", "nonfinite").tolist()
 
 
 @pytest.mark.parametrize("frequency", [1e4, 1e6, 1e8])
@@ -385,6 +397,100 @@ def test_complex_step_hessian_probes_a_plain_callable_once():
     got = dk.FiniteDifference(scheme="complex").hessian(g, np.array([0.7, 0.3]))
     e, s, c = np.exp(0.7), np.sin(0.3), np.cos(0.3)
     np.testing.assert_allclose(got, [[e * s, e * c], [e * c, -e * s]], rtol=1e-8)
+
+
+@pytest.mark.parametrize("check", ["auto", "expression", "off", False])
+@pytest.mark.parametrize(
+    ("f", "point"),
+    [(np.log, -0.7), (np.sqrt, -1.0), ("log(x)", -0.7), ("sqrt(x)", -1.0), (np.log, 0.0)],
+    ids=["np.log", "np.sqrt", "log(x)", "sqrt(x)", "np.log@0"],
+)
+def test_complex_step_outside_the_real_domain_is_nonfinite(f, point, check):
+    """np.log(-0.7 + 1e-20j) is finite (log 0.7 + i pi), and Im / h = 4.5e20 once came
+    back "ok"; f at the real x says x is outside the domain, whatever analytic_check."""
+    if check == "expression" and not isinstance(f, str):
+        f = dk.Function.from_string(f"{f.__name__}(x)")
+    fd = dk.FiniteDifference(scheme="complex", analytic_check=check)
+    result = fd.estimate(f, np.array([point, 2.0]))
+    assert result.status.tolist() == ["nonfinite", "ok"]
+    assert np.isnan(result.value[0])
+    assert np.isnan(result.error[0])
+    cause = "-inf" if point == 0 else "nan"
+    assert re.search(
+        rf"x = {point!r} is outside f's real domain: f\(x\) is {cause}", result.message
+    )
+    assert result.check_nfev[0] == result.check_nfev[1] + 1  # one real evaluation
+    assert np.isnan(fd.derivative(f, point))
+
+
+def test_complex_step_domain_check_costs_nothing_where_f_is_real_and_away_from_roots():
+    xs = np.array([-0.7, 0.3, 1e-3, 2.0])
+    fd = dk.FiniteDifference(scheme="complex", analytic_check="expression")
+    result = fd.estimate(dk.Function.from_string("exp(x)*cos(x)"), xs)
+    assert result.nfev.tolist() == [1] * xs.size
+    assert result.check_nfev.tolist() == [0] * xs.size
+    assert result.message == ""
+    at_root = fd.estimate("sin(x)", 0.0)  # Im f = h, Re f = 0: f(0) is evaluated, and real
+    assert (int(at_root.nfev), str(at_root.status), float(at_root.value)) == (2, "ok", 1.0)
+
+
+def test_analytic_check_chooses_what_the_complex_step_pays_for():
+    """auto: the probe for a plain callable (8 evaluations), free for an expression;
+    expression: never the probe, and no plain callable; off: nothing is checked."""
+    x = np.array([0.3, 0.7])
+    g = dk.Function.from_string("exp(x)*sin(x)")
+    for check, f, cost in [("auto", np.exp, 8), ("auto", g, 0), ("expression", g, 0)]:
+        result = dk.FiniteDifference(scheme="complex", analytic_check=check).estimate(f, x)
+        assert result.check_nfev.tolist() == [cost, cost]
+        assert result.nfev.tolist() == [1 + cost, 1 + cost]
+    for off in ("off", False):
+        fd = dk.FiniteDifference(scheme="complex", analytic_check=off)
+        assert fd.estimate(np.exp, x).nfev.tolist() == [1, 1]
+        # The caller vouched: x * abs(x) is not refused, and gives |x| (f' is 2|x|).
+        assert fd.derivative(lambda t: t * np.abs(t), 0.5) == 0.5
+        assert fd.derivative("x*abs(x)", 0.5) == 0.5
+        assert fd.gradient(lambda v: v[0] * np.abs(v[0]), [0.5]).tolist() == [0.5]
+
+
+def test_analytic_check_expression_refuses_what_it_cannot_check():
+    fd = dk.FiniteDifference(scheme="complex", analytic_check="expression")
+    assert repr(fd).endswith("analytic_check='expression')")
+    with pytest.raises(dk.ComplexStepError, match="contains abs"):
+        fd.derivative("x*abs(x)", 0.5)
+    none = r"has none \(a plain callable\)"
+    with pytest.raises(dk.ComplexStepError, match=none):
+        fd.derivative(np.exp, 0.5)
+    for call in (fd.gradient, fd.hessian):
+        with pytest.raises(dk.ComplexStepError, match=none):
+            call(lambda v: np.exp(v[0]), np.array([0.5]))
+
+
+@pytest.mark.parametrize("check", ["on", True, None, "Expression", 0])
+def test_analytic_check_is_validated(check):
+    with pytest.raises(
+        ValueError, match=r"analytic_check must be one of \('auto', 'expression', 'off'\) or False"
+    ):
+        dk.FiniteDifference(scheme="complex", analytic_check=check)
+
+
+def test_analytic_check_belongs_to_the_complex_step():
+    with pytest.raises(ValueError, match="analytic_check is an option of the complex step"):
+        dk.FiniteDifference(scheme="central", analytic_check="off")
+
+
+@pytest.mark.parametrize("levels", [2, 3])
+def test_richardson_refuses_too_few_levels_to_ever_converge(levels):
+    """The first column must pass Lyness' test twice (4 levels) before the tableau stops."""
+    with pytest.raises(ValueError, match=r"max_levels must be >= 4 with richardson=True"):
+        dk.FiniteDifference(richardson=True, max_levels=levels)
+    assert dk.FiniteDifference(max_levels=levels).max_levels == levels  # unused without it
+
+
+def test_richardson_with_the_fewest_levels_can_converge():
+    fd = dk.FiniteDifference(richardson=True, max_levels=4)
+    result = fd.estimate(lambda x: x**2, 1.3)
+    assert (str(result.status), int(result.nfev)) == ("ok", 8)
+    assert float(result.value) == pytest.approx(2.6, rel=1e-14)
 
 
 def test_complex_step_is_first_order_only():

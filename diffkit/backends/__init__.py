@@ -1,6 +1,7 @@
 """Differentiation backends behind one protocol, found by name."""
 
-from .finite import ComplexStepError, FDResult, FiniteDifference
+from .complexstep import ComplexStepError
+from .finite import FDResult, FiniteDifference
 from .protocol import Differentiator
 from .registry import UnknownBackendError, available, backend, register
 from .reverse import ReverseMode

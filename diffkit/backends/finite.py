@@ -15,10 +15,8 @@ the domain's edge, or one-sided into the domain, and only when all of that fails
 is the point reported with a status. A step the user gave is never changed.
 
 Complex step. ``scheme="complex"`` takes Im f(x + ih) / h, which is f'(x) only where
-f is analytic near x. A Function's expression is checked for primitives that are not
-(abs, sign, relu, maximum, minimum, ...); a plain callable is probed with real
-differences (``FiniteDifference._cauchy_riemann``). Either refuses with
-``ComplexStepError``.
+f is analytic near x and real at x; ``complexstep`` computes it and checks both
+(``analytic_check`` chooses how the first is checked, and what it costs).
 
 Richardson. ``richardson=True`` hands the base rule to ``richardson.extrapolate``,
 which adds levels of smaller steps until its error estimate settles, once the first
@@ -30,21 +28,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
-import sympy
 
-from .. import ops
-from ..function import Function, as_callable, as_function, coordinate_line
-from ..parse import symbol
+from ..function import as_callable, coordinate_line
+from .complexstep import (
+    ComplexEstimate,
+    ComplexStepError,
+    complex_step,
+    needs_probe,
+    validate_analytic_check,
+)
 from .inputs import as_points, check_order
 from .quotients import Estimate, LineFunction, difference_quotient, finite_rows, per_point
-from .richardson import NOISE, extrapolate
+from .richardson import MIN_LEVELS, extrapolate
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
 from .steps import exact_step, machine_epsilon, optimal_step, step_scale, validate_step
 
+# ComplexStepError lives in complexstep and is re-exported: code imports it from here.
 __all__ = ["ComplexStepError", "FDResult", "FiniteDifference"]
 
 Method = Callable[[LineFunction, np.ndarray, np.ndarray, Stencil, float], Estimate]
@@ -58,91 +61,7 @@ MAX_LEVELS = 12
 # Where a stencil leaves f's domain, the edge is looked for at the stencil's reach
 # divided by SHRINK^k, k = 1..PROBES (down to 16^-10 ~ 1e-12 of the first step).
 SHRINK = 16.0
-# The complex step's error estimate counts this many roundings of f' and f / scale.
-COMPLEX_ROUNDING = 16.0
 PROBES = 10
-# The Cauchy-Riemann probe of a plain callable differences f at PROBE_LEVELS steps in
-# ratio PROBE_RATIO (not 2: steps in ratio 2 alias with an oscillation whose period
-# divides the smallest, sin(1e8 x) at 0) and refuses a point where the complex step
-# and the finest difference differ by more than TRUST times their error estimates
-# plus AGREE relative. AGREE is large because f computed by cancellation (exp(x) - 1
-# near 0) is far less accurate than eps |f|, which the estimates assume; the errors
-# of a complex step through abs or sign are of order one.
-TRUST = 10.0
-AGREE = 1e-2
-PROBE_LEVELS = 4
-PROBE_RATIO = 2.5
-# SymPy functions outside the primitive table that are not analytic on the real axis
-# (an expression built by hand may hold them); the table's own come from its rows.
-SYMPY_NON_ANALYTIC = (
-    sympy.floor,
-    sympy.ceiling,
-    sympy.frac,
-    sympy.Heaviside,
-    sympy.Piecewise,
-    sympy.re,
-    sympy.im,
-    sympy.arg,
-    sympy.conjugate,
-    sympy.Mod,
-)
-
-
-class ComplexStepError(TypeError):
-    """The complex step needs f analytic and carrying complex numbers through; f is not."""
-
-
-@lru_cache(maxsize=1)
-def non_analytic_heads() -> tuple[tuple[type, str], ...]:
-    """(SymPy class, name) of every primitive without a derivative everywhere, and SymPy's.
-
-    A row with ``smooth=False`` (abs, sign, relu, maximum, minimum) is not analytic:
-    its complex extension in NumPy is not the analytic continuation of its real
-    version (np.abs of a complex number is its modulus). A row whose SymPy column is
-    a function (relu -> Max(0, x)) is known by the head of what it builds.
-    """
-    args = [symbol(f"a{i}") for i in range(2)]
-    rows = [row for row in ops.PRIMITIVES.values() if not row.smooth]
-    rows.sort(key=lambda row: not isinstance(row.sympy, type))  # stable: classes first
-    heads: dict[type, str] = {}
-    for row in rows:
-        head = row.sympy if isinstance(row.sympy, type) else type(row.sympy(*args[: row.arity]))
-        heads.setdefault(head, row.name)
-    for head in SYMPY_NON_ANALYTIC:
-        heads.setdefault(head, head.__name__)
-    return tuple(heads.items())
-
-
-@lru_cache(maxsize=256)
-def non_analytic_node(expr: sympy.Expr) -> tuple[str, sympy.Expr] | None:
-    """The first node of ``expr`` (preorder) that is not analytic, with its row's name."""
-    heads = non_analytic_heads()
-    for node in sympy.preorder_traversal(expr):
-        for head, name in heads:
-            if isinstance(node, head):
-                return name, node
-    return None
-
-
-def expression_is_analytic(f: Any) -> bool:
-    """For the complex step: True if f's expression vouches that f is analytic, False if
-    f has no expression; raises ``ComplexStepError`` naming a node that is not analytic.
-    """
-    if isinstance(f, str | sympy.Expr):
-        f = as_function(f)
-    expr = f.expr if isinstance(f, Function) else None
-    if expr is None:
-        return False
-    found = non_analytic_node(expr)
-    if found is not None:
-        name, node = found
-        raise ComplexStepError(
-            f"the complex step needs f analytic near the real axis, and {expr} contains "
-            f"{name} ({node}), which is not: NumPy extends it to complex numbers in a way "
-            "(np.abs(z) is the modulus) that makes Im f(x + ih) / h differ from f'(x). "
-            "Use scheme='central' for such functions."
-        )
-    return True
 
 
 @dataclass(frozen=True)
@@ -153,7 +72,12 @@ class FDResult:
     domain forced a smaller or one-sided step; ``"not-converged"`` when Richardson ran
     out of levels above its target (``error`` is then its best estimate, or inf where no
     level was in the asymptotic range Richardson needs: every step was too long for f);
-    ``"nonfinite"`` when no step gave a finite value.
+    ``"nonfinite"`` when no step gave a finite value, or (complex step) when x is
+    outside f's real domain.
+
+    ``nfev`` counts every evaluation of f per point, ``check_nfev`` the part of it the
+    complex step's checks cost (0 for other schemes); ``message`` says why points are
+    not ok where the engine knows (the complex step's domain check), else it is empty.
     """
 
     value: np.ndarray
@@ -161,6 +85,8 @@ class FDResult:
     h: np.ndarray
     nfev: np.ndarray
     status: np.ndarray
+    check_nfev: np.ndarray
+    message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -177,6 +103,27 @@ class FiniteDifference:
     extrapolation with an error estimate; ``fallback`` (default on) shrinks the step
     or turns the rule one-sided where a stencil point leaves f's domain; a sweep
     turns it off to see what the rule does at exactly the h it was given.
+
+    ``analytic_check`` (complex step only) says how f is checked to be analytic, which
+    Im f(x + ih) / h needs (see ``complexstep``):
+
+    - ``"auto"`` (default): a Function's (or string's) expression is searched for
+      primitives that are not analytic (abs, sign, relu, maximum, minimum, floor,
+      Heaviside, ...), free; a plain callable is probed with real central differences
+      at 4 steps (Cauchy-Riemann), 8 more evaluations per point: nfev 9 instead of 1,
+      about 5 times the time of a scalar derivative (15 -> 74 µs).
+    - ``"expression"``: only the expression check, never the probe (nfev 1); a plain
+      callable is refused, since nothing would be checked.
+    - ``"off"`` or False: no check; the caller vouches that f is analytic.
+
+    Residual risks: the expression check trusts the primitive table (a Function whose
+    ``numpy`` callable differs from its expression is not caught); the probe passes a
+    kink within its reach (about 1e-4 |x|) or a departure from analyticity below 1e-2
+    relative, and can refuse an analytic f that loses most of its digits to
+    cancellation; "off" catches nothing. Whatever the choice, a point outside f's real
+    domain (np.log at -0.7, where the complex log is finite) is ``nonfinite``, at the
+    cost of one real evaluation at the few points where Im f(x + ih) stands out
+    against Re f(x + ih) (roots of f, steep f, points outside the domain).
     """
 
     name = "fd"
@@ -193,6 +140,7 @@ class FiniteDifference:
         step_ratio: float = STEP_RATIO,
         max_levels: int = MAX_LEVELS,
         fallback: bool = True,
+        analytic_check: Any = "auto",
     ) -> None:
         if scheme not in (*SCHEMES, "complex"):
             raise ValueError(f"scheme must be one of {(*SCHEMES, 'complex')}, got {scheme!r}")
@@ -204,6 +152,18 @@ class FiniteDifference:
             raise ValueError(f"step_ratio must be a finite number > 1, got {step_ratio!r}")
         if isinstance(max_levels, bool) or not isinstance(max_levels, int) or max_levels < 2:
             raise ValueError(f"max_levels must be an integer >= 2, got {max_levels!r}")
+        if richardson and max_levels < MIN_LEVELS:
+            raise ValueError(
+                f"max_levels must be >= {MIN_LEVELS} with richardson=True, got {max_levels}: "
+                "the tableau may stop only once its first column has passed Lyness' test "
+                f"twice, which takes {MIN_LEVELS} levels: fewer could never converge"
+            )
+        check = validate_analytic_check(analytic_check)
+        if scheme != "complex" and check != "auto":
+            raise ValueError(
+                f"analytic_check is an option of the complex step, got "
+                f"analytic_check={analytic_check!r} with scheme={scheme!r}"
+            )
         self.scheme = scheme
         self.accuracy = accuracy
         self.offsets = None if offsets is None else tuple(offsets)
@@ -213,12 +173,15 @@ class FiniteDifference:
         self.step_ratio = float(step_ratio)
         self.max_levels = max_levels
         self.fallback = fallback
+        self.analytic_check = check
         if scheme != "complex":
             self.rule(1)  # fail now, not at the first call, on an impossible rule
 
     def __repr__(self) -> str:
         extra = ", richardson=True" if self.richardson else ""
         acc = f", accuracy={self.accuracy}" if self.accuracy is not None else ""
+        if self.analytic_check != "auto":
+            extra += f", analytic_check={self.analytic_check!r}"
         return f"FiniteDifference(scheme={self.scheme!r}{acc}, h={self.h!r}{extra})"
 
     # ------------------------------------------------------------------ rules and steps
@@ -278,131 +241,6 @@ class FiniteDifference:
         status = np.full(x.shape, "ok", dtype=object)
         return Estimate(value, error, h.copy(), np.full(x.shape, evaluations), status)
 
-    def _complex(
-        self, phi: LineFunction, x: np.ndarray, h: Any, dtype: Any, *, probe: bool = True
-    ) -> Estimate:
-        """Im f(x + ih) / h; with ``probe``, checked against real differences.
-
-        The probe is what catches a plain callable that is not analytic (see
-        ``_cauchy_riemann``); a Function whose expression vouches for f skips it.
-        """
-        if isinstance(h, str):
-            steps = step_scale(x, self.scale) * 1e-20
-        else:
-            steps = np.broadcast_to(np.asarray(h, dtype=float), x.shape).astype(float)
-        cdtype = np.result_type(dtype, np.complex64)
-        z = x.astype(cdtype) + 1j * steps.astype(cdtype)
-        try:
-            values = np.asarray(phi(z))
-        except TypeError as exc:
-            raise ComplexStepError(
-                f"the complex step calls f with complex numbers, and f raised: {exc}. "
-                "Use scheme='central' for functions that only take real input."
-            ) from exc
-        if not np.iscomplexobj(values):
-            raise ComplexStepError(
-                "the complex step needs f to return complex values for complex input, but f "
-                f"returned {values.dtype}: it drops the imaginary part (abs, real-only code?). "
-                "Use scheme='central' for such functions."
-            )
-        value = values.imag / per_point(steps, values)
-        eps = machine_epsilon(dtype)
-        # No subtraction happens, so only f's own rounding remains: a few ulps of f'
-        # and of f / scale (the size of the terms f's evaluation combines), per operation.
-        scale = per_point(step_scale(x, self.scale), values)
-        # Im f(x + ih) is about h f', and below the normal range it keeps fewer digits.
-        tiny = float(np.finfo(cdtype).smallest_subnormal) / per_point(steps, values)
-        error = COMPLEX_ROUNDING * (eps * (np.abs(value) + np.abs(values.real) / scale) + tiny)
-        status = np.full(x.shape, "ok", dtype=object)
-        nfev = np.ones(x.shape, dtype=int)
-        if probe:
-            nfev += self._cauchy_riemann(phi, x, value, error, steps, eps)
-        return Estimate(value, error, steps, nfev, status)
-
-    def _cauchy_riemann(
-        self,
-        phi: LineFunction,
-        x: np.ndarray,
-        value: np.ndarray,
-        error: np.ndarray,
-        step: np.ndarray,
-        eps: float,
-    ) -> np.ndarray:
-        """Refuse points where the complex step is not f'; returns the evaluations it cost.
-
-        With f = u + iv, the complex step measures dv/dy and f' is du/dx; the two agree
-        where f is analytic (Cauchy-Riemann), and NumPy's complex abs, sign, ... break
-        that (x * abs(x): the complex step gives |x|, f' is 2|x|). So du/dx is measured
-        too, by central differences D at PROBE_LEVELS steps h r^i (h the central
-        optimum on the scale of x, r = PROBE_RATIO; one call of f, 2 PROBE_LEVELS real
-        points per x), and a point is refused where |dv/dy - D(h)| exceeds TRUST times
-        the error estimates plus AGREE relative. D's truncation error is about
-        c = |D(rh) - D(h)| / (r^2 - 1) (plus rounding), and the complex step's, at its
-        step s, c s^2 / h^2 (D(h) = f' + f^(3) h^2 / 6, Im f(x + is) / s = f' - f^(3)
-        s^2 / 6): a step the user gave need not be negligible. The probe judges only at
-        steps s no longer than its own, and where it can: D must be finite and in its
-        asymptotic range (Lyness' test, as in ``richardson.Tableau``), and the complex
-        step's |f'| h must not exceed the largest |f| the probe saw; elsewhere (f varies
-        below h, a kink or a domain edge within reach, f constant to rounding) the point
-        passes unchecked, so an analytic f is not refused for being hard to difference.
-
-        Residual risk: a non-analytic f whose NumPy complex extension happens to give
-        f' (np.maximum orders complex numbers by real part first, so maximum(x, 0) * x
-        comes out right away from 0) is passed, rightly; a kink within reach of the
-        probe, or a departure from analyticity below AGREE, goes through unnoticed; an
-        analytic f that loses most of its digits to cancellation (cos(x) - 1 at 1e-6)
-        can be refused (6 of 1700 points in a sweep).
-        """
-        rule = stencil("central", 1)
-        r, p, levels = PROBE_RATIO, rule.accuracy, PROBE_LEVELS
-        optimum = optimal_step(rule, x.dtype, scale=step_scale(x, self.scale))
-        h = exact_step(x.astype(float), np.asarray(optimum, dtype=float))
-        steps = h[None, :] * (r ** np.arange(levels - 1, -1, -1.0))[:, None]  # largest first
-        with np.errstate(all="ignore"):
-            central, size = difference_quotient(phi, x, steps, rule)
-        k = x.size
-        d = central.reshape(levels, k, -1)
-        noise = eps * rule.abs_weight_sum * size.reshape(levels, k, -1) / steps[:, :, None]
-        noise = noise + eps * np.abs(d)
-        change = d[:-1] - d[1:]  # D(r h_i) - D(h_i), largest steps first
-        lost = np.abs(change) <= NOISE * (noise[:-1] + noise[1:])
-        with np.errstate(all="ignore"):
-            ratio = change[:-1] / change[1:]
-        # Lyness, as in Richardson but stricter (r^p / 2 .. 2 r^(p+2)): a wrong refusal
-        # costs more than a missed check.
-        shrinking = (ratio >= r**p / 2) & (ratio <= 2 * r ** (p + 2))
-        asymptotic = (lost[:-1] | lost[1:] | shrinking).all(axis=(0, 2))
-        du, dv = d[-1], value.reshape(k, -1)
-        truncation = np.abs(change[-1]) / (r**p - 1)
-        estimate = truncation + NOISE * noise[-1]
-        ours = error.reshape(k, -1) + truncation * (step / h)[:, None] ** p
-        allowed = TRUST * (estimate + ours)
-        allowed = allowed + AGREE * np.maximum(np.abs(du), np.abs(dv))
-        # A difference at step h sees no derivative above max|f| / h: where the complex
-        # step claims more, f varies below the probe's steps and the probe cannot judge.
-        sizes = size.reshape(levels, k, -1)
-        seen = sizes.max(axis=(0, 2))
-        resolved = np.abs(dv).max(axis=1) * h <= seen
-        # f the same at every probe point (cos(x) - 1 near 0, rounded to one value):
-        # the probe saw nothing to compare with.
-        flat = (d == 0).all(axis=(0, 2)) & (sizes == sizes[:1]).all(axis=(0, 2))
-        resolved &= ~flat
-        finite = np.isfinite(d).all(axis=(0, 2))
-        judged = finite & asymptotic & resolved & (step <= steps[0])
-        wrong = judged & (np.abs(dv - du) > allowed).any(axis=1)
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise ComplexStepError(
-                f"the complex step needs f analytic near the real axis, and f is not at "
-                f"x = {float(x[i])!r}: Im f(x + ih) / h gives {dv[i].tolist()}, real "
-                f"differences give {du[i].tolist()} +- {float(estimate[i].max()):.2g}. "
-                "NumPy's abs, sign, maximum, ... of a complex number are not the analytic "
-                "continuation of the real ones (np.abs(z) is the modulus). "
-                "Use scheme='central' for such functions (or, if f is analytic but loses "
-                "its digits to cancellation there, pass it as an expression)."
-            )
-        return np.full(x.shape, levels * rule.evaluations)
-
     def _estimate_line(
         self,
         phi: LineFunction,
@@ -418,12 +256,13 @@ class FiniteDifference:
 
         ``with_error`` makes plain rules pay a second evaluation at 2h for a truncation
         estimate; Richardson has one anyway. ``probe=False`` skips the complex step's
-        check of analyticity, for an f whose expression was checked instead.
+        probe of analyticity (f's expression was checked instead, or the user vouched).
         """
         if self.scheme == "complex":
             if n != 1:
                 raise ValueError(f"the complex step gives first derivatives only, got n={n}")
-            return self._complex(phi, x, h, dtype, probe=probe)
+            scale = step_scale(x, self.scale)
+            return complex_step(phi, x, h, dtype, scale, probe=probe)
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
         method: Method = (
@@ -548,7 +387,7 @@ class FiniteDifference:
         (``with_error=False`` skips it, and ``error`` is then the rounding bound only).
         """
         check_order(n)
-        probe = self.scheme == "complex" and not expression_is_analytic(f)
+        probe = self.scheme == "complex" and needs_probe(f, self.analytic_check)
         fn = as_callable(f)
         points = as_points(x)
         dtype = points.dtype
@@ -566,12 +405,18 @@ class FiniteDifference:
         h = self.h if isinstance(self.h, str) else np.broadcast_to(self.h, points.shape).reshape(-1)
         part = self._estimate_line(phi, flat, n, h, dtype, with_error=with_error, probe=probe)
         shape = points.shape
+        if isinstance(part, ComplexEstimate):
+            check_nfev, message = part.check_nfev, part.message
+        else:
+            check_nfev, message = np.zeros_like(part.nfev), ""
         return FDResult(
             value=_cast(part.value, dtype).reshape(shape),
             error=np.asarray(part.error, dtype=float).reshape(shape),
             h=part.h.reshape(shape),
             nfev=part.nfev.reshape(shape),
             status=part.status.reshape(shape),
+            check_nfev=check_nfev.reshape(shape),
+            message=message,
         )
 
     def derivative(self, f: Any, x: Any, n: int = 1) -> Any:
@@ -583,10 +428,10 @@ class FiniteDifference:
     ) -> tuple[list[Estimate], Any]:
         """Differentiate f along each coordinate axis of x (the work of gradient and jacobian).
 
-        ``probe`` (complex step): None checks f's expression, or probes f without one.
+        ``probe`` (complex step): None decides by ``analytic_check`` and f.
         """
         if probe is None:
-            probe = self.scheme == "complex" and not expression_is_analytic(f)
+            probe = self.scheme == "complex" and needs_probe(f, self.analytic_check)
         point = as_points(x)
         dtype = point.dtype
         point = np.atleast_1d(point).reshape(-1)
@@ -641,7 +486,7 @@ class FiniteDifference:
             # Central differences of the complex-step gradient: the inner derivative is
             # exact to rounding, so the Hessian carries only the outer rule's error.
             # Analyticity is checked once, at x: by f's expression, or by one probed gradient.
-            if not expression_is_analytic(f):
+            if needs_probe(f, self.analytic_check):
                 self._gradient(fn, point, probe=True)
             outer = FiniteDifference(scheme="central", scale=self.scale)
             jac = outer.jacobian(lambda y: self._gradient(fn, y, probe=False), point)

@@ -30,6 +30,9 @@ NEXT_BATCH = 2
 # may stop: a base estimate that is noise passes one by chance now and then (about one
 # level in ten on sin(exp(exp(x))) at 2.84), two in a row far more rarely.
 ANCHOR = 2
+# Lyness' test needs three levels, and each further check one more: a tableau of fewer
+# than MIN_LEVELS levels can never be anchored, hence never converge.
+MIN_LEVELS = ANCHOR + 2
 # A difference of two base estimates within NOISE times their rounding bounds is
 # rounding, whatever its ratio to the next.
 NOISE = 8.0
