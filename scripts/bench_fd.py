@@ -4,7 +4,10 @@ Prints plain-text tables, never asserts: accuracy, error estimates, cost and tim
 
 - diffkit ``FiniteDifference(richardson=True)`` (h="auto"), the method under test;
 - diffkit's plain default ``FiniteDifference()`` (central, h="auto") and
-  ``FiniteDifference(scheme="complex")``, for context;
+  ``FiniteDifference(scheme="complex")``, for context: the complex step twice, on the
+  bare callable (the default ``analytic_check="auto"`` probes it with 8 real
+  evaluations) and with ``analytic_check="expression"`` on the catalog Function (its
+  expression is checked instead, nfev 1);
 - numdifftools ``nd.Derivative(f)(x)`` with defaults (error estimate from a second
   instance with ``full_output=True``);
 - ``scipy.differentiate.derivative(f, x)`` with defaults;
@@ -27,8 +30,10 @@ Measurement method
   does), N doubled until a repeat takes >= 20 ms; 7 repeats, the median of the
   per-call times is reported (``--quick``: 3 repeats of >= 5 ms). The summary also
   gives the fastest repeat (best-of), less sensitive to a busy machine. f is the
-  bare catalog callable, without the counter.
-- The module measured is fingerprinted in the header (sha256 of finite.py).
+  bare catalog callable, without the counter (the catalog Function, for methods
+  that take one).
+- The modules measured are fingerprinted in the header (sha256 of finite.py and
+  complexstep.py).
 
 Run from the repository root: ``PYTHONPATH=. python scripts/bench_fd.py [--quick] [--csv PATH]``.
 """
@@ -50,7 +55,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -88,6 +93,7 @@ ST_KNOWN = {
 }
 ST_TOLERANCE = 10.0  # "near": within this factor of the quoted range
 RICHARDSON = "dk-richardson"
+MEASURED = ("finite.py", "complexstep.py")
 
 Fn = Callable[[Any], Any]
 
@@ -114,9 +120,12 @@ class Method:
     description: str
     timed: Callable[[Fn], Callable[[float], Any]]
     outcome: Callable[[Fn, float], Outcome]
+    takes_function: bool = False  # given the catalog Function (expression and all), not f
 
 
-def _diffkit_method(key: str, description: str, fd: FiniteDifference) -> Method:
+def _diffkit_method(
+    key: str, description: str, fd: FiniteDifference, *, takes_function: bool = False
+) -> Method:
     def timed(f: Fn) -> Callable[[float], Any]:
         return lambda x: fd.estimate(f, x)
 
@@ -124,7 +133,7 @@ def _diffkit_method(key: str, description: str, fd: FiniteDifference) -> Method:
         r = fd.estimate(f, x)
         return Outcome(float(r.value), float(r.error), str(r.status), float(r.nfev))
 
-    return Method(key, description, timed, outcome)
+    return Method(key, description, timed, outcome, takes_function)
 
 
 def _numdifftools_method() -> Method:
@@ -162,7 +171,15 @@ def build_methods() -> tuple[list[Method], list[str]]:
         ),
         _diffkit_method("dk-central", "FiniteDifference() (central, h='auto')", FiniteDifference()),
         _diffkit_method(
-            "dk-complex", "FiniteDifference(scheme='complex')", FiniteDifference(scheme="complex")
+            "dk-complex",
+            "FiniteDifference(scheme='complex') on the bare callable (probed)",
+            FiniteDifference(scheme="complex"),
+        ),
+        _diffkit_method(
+            "dk-complex-expr",
+            "FiniteDifference(scheme='complex', analytic_check='expression') on the Function",
+            FiniteDifference(scheme="complex", analytic_check="expression"),
+            takes_function=True,
         ),
     ]
     skipped = []
@@ -279,9 +296,14 @@ def measure(
         for m in methods:
             counter = CountingFunction(f)
             try:
-                m.timed(counter)(x)
-                out = m.outcome(f, x)
-                call = m.timed(f)
+                if m.takes_function:
+                    m.timed(replace(fn, numpy=counter))(x)
+                    out = m.outcome(fn, x)
+                    call = m.timed(fn)
+                else:
+                    m.timed(counter)(x)
+                    out = m.outcome(f, x)
+                    call = m.timed(f)
                 seconds, best = time_per_call(
                     functools.partial(call, x), repeats=repeats, min_repeat=min_repeat
                 )
@@ -566,9 +588,12 @@ def targets_block(
 
 
 def source_digest() -> str:
-    """First 12 hex digits of the sha256 of the finite-difference module that was measured."""
-    path = pathlib.Path(inspect.getfile(FiniteDifference))
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    """First 12 hex digits of the sha256 of the finite-difference modules that were measured."""
+    folder = pathlib.Path(inspect.getfile(FiniteDifference)).parent
+    digest = hashlib.sha256()
+    for name in MEASURED:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def header(args: argparse.Namespace, repeats: int, min_repeat: float) -> str:
@@ -583,13 +608,22 @@ def header(args: argparse.Namespace, repeats: int, min_repeat: float) -> str:
             f"{os.cpu_count()} CPUs",
             f"python    {platform.python_implementation()} {platform.python_version()}",
             f"versions  {', '.join(versions)}",
-            f"source    diffkit/backends/finite.py sha256 {source_digest()} (no commit to name)",
+            f"source    diffkit/backends/{{{','.join(MEASURED)}}} sha256 {source_digest()} "
+            "(no commit to name)",
             f"timing    time.perf_counter, gc off; N calls per repeat, N doubled until a repeat "
             f">= {min_repeat * 1e3:g} ms; median of {repeats} repeats, per call"
             + (" (--quick)" if args.quick else ""),
             "nfev      points f was evaluated at, counted by a wrapper "
             "(array arguments add their size)",
             "truth     diffkit.truth.derivative (SymPy, mpmath at 50 digits)",
+            "complex   dk-complex is the default complex step on the bare callable: it pays "
+            "the probe that checks f is analytic",
+            "          (real central differences at 4 steps, 8 evaluations per point); "
+            "dk-complex-expr checks the catalog",
+            "          Function's SymPy expression instead (free once cached), so it measures "
+            "the complex step itself (nfev 1).",
+            "          Both evaluate f once more at the real x where Im f(x + ih) stands out "
+            "(a root of f, or x outside f's domain).",
         ]
     )
 
