@@ -17,7 +17,10 @@ Both premises can fail without a sign, and each is checked:
   and Im / h is 4.5e20. Where f is real at x, |Im f(x + ih)| = h |f'| is far below
   eps |Re f(x + ih)| except near a root of f or where f varies on 1e-4 of the scale;
   only at such points f is evaluated at the real x (one more evaluation), and a point
-  where f(x) is not finite is ``nonfinite`` with a message saying so.
+  where f(x) is not finite is ``nonfinite`` with a message saying so. Not caught: a
+  branch point at x itself, where f(x) is finite and f' is not (np.sqrt at 0 gives
+  7.1e9), and a branch's imaginary part below eps of the real part (np.log(x) + 1e17
+  at -0.7, whose real version has lost log(x) to rounding anyway).
 
 Either check that finds f unfit raises ``ComplexStepError``; the evaluations the checks
 cost are counted in nfev and reported apart (``ComplexEstimate.check_nfev``).

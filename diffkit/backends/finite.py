@@ -123,7 +123,8 @@ class FiniteDifference:
     cancellation; "off" catches nothing. Whatever the choice, a point outside f's real
     domain (np.log at -0.7, where the complex log is finite) is ``nonfinite``, at the
     cost of one real evaluation at the few points where Im f(x + ih) stands out
-    against Re f(x + ih) (roots of f, steep f, points outside the domain).
+    against Re f(x + ih) (roots of f, steep f, points outside the domain); a branch
+    point at x itself (np.sqrt at 0, f(x) finite) still comes back ok.
     """
 
     name = "fd"
