@@ -137,6 +137,10 @@ def _report_command(out: Path) -> list[str]:
     ]
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_work(process: subprocess.Popen, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
@@ -154,7 +158,14 @@ def test_sigint_during_report_leaves_the_previous_report_whole(tmp_path, after):
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen(
-        _report_command(out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _report_command(out),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As a terminal would: a shell's background job (CI under nohup, `cmd &`) starts
+        # with SIGINT ignored, and Python then never installs its KeyboardInterrupt.
+        preexec_fn=_interruptible,
     )
     _wait_for_work(process, after)
     if process.poll() is not None:
