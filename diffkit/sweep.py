@@ -180,10 +180,10 @@ def sweep(
     recorded derivative, nor the imaginary part a complex step reads. ``jobs`` worker
     processes share the tasks; a task past ``time_limit`` seconds, or whose worker
     dies, becomes rows with status "timeout" or "crashed" (see ``executors.run_tasks``,
-    also for ``memory_limit``). The frame is the same,
-    row for row, whatever ``jobs`` is; only ``seconds`` differ. ``progress``: a bar on
-    stderr (None: only on a terminal). ``executor="dask"`` runs the tasks on the Dask
-    cluster at address ``scheduler`` (None: a LocalCluster of ``jobs`` workers).
+    also for ``memory_limit``). The frame is the same, row for row, whatever ``jobs``
+    and ``executor`` are; only ``seconds`` differ. ``progress``: a bar on stderr (None:
+    only on a terminal). ``executor="dask"`` runs the tasks on the Dask cluster at
+    address ``scheduler`` (None: a LocalCluster of ``jobs`` workers).
     """
     grid = tasks(
         functions,
