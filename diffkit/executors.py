@@ -293,7 +293,7 @@ def run_tasks(
                 scheduler=scheduler,
                 bar=bar,
             )
-        if jobs == 1 or len(tasks) <= 1:
+        if jobs == 1 or not tasks:  # with jobs > 1 even one task gets a worker's isolation
             return _run_serial(tasks, work, on_failure, time_limit, bar)
         return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)
 
