@@ -111,12 +111,26 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     if memory_limit is not None:
         _limit_memory(memory_limit)
-    while True:
+    parent = os.getppid()
+    while wait_for_parent(conn, parent):
         try:
             index = conn.recv()
         except EOFError:
             return
         conn.send((index, work(tasks[index])))
+
+
+def wait_for_parent(conn: Connection, parent: int, every: float = 1.0) -> bool:
+    """Wait until ``conn`` has data (True) or the parent process has died (False).
+
+    A forked child holds copies of its siblings' and parent's pipe ends, so a parent
+    killed outright (SIGKILL, the OOM killer) does not always bring EOF; without this
+    check such a child would wait for ever, an orphan holding its memory.
+    """
+    while not conn.poll(every):
+        if os.getppid() != parent:
+            return False
+    return True
 
 
 def _limit_memory(extra_bytes: int) -> None:

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import math
 import multiprocessing
+import os
 import signal
 import threading
 import uuid
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
-from .executors import _context, _death, _limit_memory
+from .executors import _context, _death, _limit_memory, wait_for_parent
 
 __all__ = ["DaskUnavailable", "local_cluster", "require_distributed", "run_dask"]
 
@@ -86,10 +87,11 @@ def _guard_main(conn: Connection, memory_limit: int | None) -> None:
     if memory_limit is not None:
         _limit_memory(memory_limit)
     batch: Any = None
-    while True:
+    parent = os.getppid()
+    while wait_for_parent(conn, parent):  # a Dask worker killed outright: we go too
         try:
             message = cloudpickle.loads(conn.recv_bytes())
-        except EOFError:  # the Dask worker closed the pipe, or died
+        except EOFError:  # the Dask worker closed the pipe
             return
         if isinstance(message, _Batch):
             batch = message
@@ -108,8 +110,8 @@ class _Guard:
 
     def __init__(self, memory_limit: int | None) -> None:
         # Dask starts its workers as daemonic processes, which multiprocessing forbids
-        # to have children. Ours dies with the worker: it is daemonic itself, and a
-        # worker killed outright closes the pipe, which ends the child's loop.
+        # to have children. Ours dies with the worker: it is daemonic itself, and when
+        # the worker is killed outright the child sees its parent gone and exits.
         multiprocessing.current_process().daemon = False
         ctx = _context()
         self.memory_limit = memory_limit

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,3 +153,47 @@ def test_negative_or_nan_noise_is_refused():
     for bad in (-1e-3, float("nan")):
         with pytest.raises(ValueError, match="noise"):
             sweep([catalog.get("exp")], steps=STEPS, noise=(bad,))
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from diffkit.executors import run_tasks
+
+def work(i):
+    with open(sys.argv[1], "a") as pids:
+        pids.write(f"{os.getpid()}\\n")
+    time.sleep(0.2)
+    return i
+
+run_tasks(list(range(1000)), work, lambda t, s, m: None, jobs=2)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead, only not yet reaped
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_workers_do_not_outlive_a_parent_killed_outright(tmp_path):
+    pids = tmp_path / "pids"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, str(pids)], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(set(_read_pids(pids))) < 2:
+        time.sleep(0.1)
+    workers = set(_read_pids(pids))
+    assert len(workers) == 2
+    parent.kill()  # SIGKILL: no cleanup code runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def _read_pids(path):
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
