@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import interrupts
 from .commands import (
     check_command,
     list_command,
@@ -238,7 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args.argv = arguments
     try:
-        return int(args.handler(args))
+        with interrupts.handling():
+            return int(args.handler(args))
     except UsageError as exc:
         print(f"diffkit: error: {exc}", file=sys.stderr)
         return 2

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from . import interrupts
+
 __all__ = ["EXECUTORS", "TaskTimeout", "default_jobs", "run_tasks", "shared_scheduler"]
 
 T = TypeVar("T")
@@ -92,6 +94,7 @@ def _run_serial(
 ) -> list[R]:
     results = []
     for task in tasks:
+        interrupts.check()
         try:
             with _alarm(time_limit):
                 results.append(work(task))
@@ -210,6 +213,7 @@ def _run_processes(
 
     try:
         while len(results) < len(tasks):
+            interrupts.check()
             for worker in pool.workers:
                 if worker.index is None:
                     index = next(pending, None)

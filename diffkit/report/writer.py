@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import interrupts
 from ..executors import run_tasks
 from ..function import Function
 from .figures import png_bytes, vcurve_figure
@@ -153,6 +154,7 @@ def write_report(
     folder = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
         _write_files(frame, functions, folder, title, metadata, sections, jobs)
+        interrupts.check()  # a Ctrl-C swallowed on the way must not replace the old report
         _swap_into_place(folder, final)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
