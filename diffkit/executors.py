@@ -12,7 +12,8 @@ worker is a process that runs one task at a time; a worker past its deadline is
 killed and replaced, so even a hang inside C code cannot stop the run. Where the
 platform can fork, workers inherit the task list and receive only indices, so
 tasks need not be picklable (elsewhere they are spawned and must be); results
-travel back pickled. In-process runs apply no memory cap.
+travel back pickled. A process that has loaded jax or torch is not forked (their
+threads can leave a forked child hung): its tasks run in-process, with a warning. In-process runs apply no memory cap.
 
 ``executor="dask"`` runs the tasks on a Dask distributed cluster instead, with the same
 results and guarantees (``executors_dask``, imported only then: dask is an extra).
@@ -24,8 +25,10 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -33,12 +36,23 @@ from typing import Any, Generic, TypeVar
 
 from . import interrupts
 
-__all__ = ["EXECUTORS", "TaskTimeout", "default_jobs", "run_tasks", "shared_scheduler"]
+__all__ = [
+    "EXECUTORS",
+    "ForkUnsafeWarning",
+    "TaskTimeout",
+    "default_jobs",
+    "run_tasks",
+    "shared_scheduler",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 EXECUTORS = ("processes", "dask")
+
+
+class ForkUnsafeWarning(UserWarning):
+    """Worker processes were not forked because jax or torch is loaded in this process."""
 
 
 class TaskTimeout(BaseException):
@@ -154,9 +168,19 @@ class _Worker(Generic[T]):
     deadline: float = float("inf")
 
 
+# Runtimes that start threads of their own: a child forked after they have run can find
+# their locks held by a thread that does not exist in it, and hang (jax does, in its
+# compiler). The diffkit command never loads them in the process that forks.
+FORK_UNSAFE = ("jax", "torch")
+
+
 def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _fork_unsafe_loaded() -> list[str]:
+    return [name for name in FORK_UNSAFE if name in sys.modules]
 
 
 class _Pool:
@@ -311,6 +335,16 @@ def run_tasks(
                 scheduler=scheduler,
                 bar=bar,
             )
+        loaded = _fork_unsafe_loaded() if jobs > 1 and tasks else []
+        if loaded and _context().get_start_method() == "fork":
+            warnings.warn(
+                f"{' and '.join(loaded)} is loaded in this process, and a worker forked from "
+                "it can hang; the tasks run here, one at a time (the diffkit command keeps "
+                "these libraries out of the process that forks, as does executor='dask')",
+                ForkUnsafeWarning,
+                stacklevel=2,
+            )
+            jobs = 1
         if jobs == 1 or not tasks:  # with jobs > 1 even one task gets a worker's isolation
             return _run_serial(tasks, work, on_failure, time_limit, bar)
         return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)

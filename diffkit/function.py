@@ -66,6 +66,14 @@ class _Compiled:
             )
         return self._compiled
 
+    def __getstate__(self) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+        # The compiled function is rebuilt on first use: lambdify's output does not pickle.
+        return self.expr, self.variables
+
+    def __setstate__(self, state: tuple[sympy.Expr, tuple[sympy.Symbol, ...]]) -> None:
+        self.expr, self.variables = state
+        self._compiled = None
+
     def __call__(self, x: Any) -> Any:
         compiled = self._function()
         nvars = len(self.variables)

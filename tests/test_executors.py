@@ -197,3 +197,25 @@ def test_workers_do_not_outlive_a_parent_killed_outright(tmp_path):
 
 def _read_pids(path):
     return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+JAX_LOADED_SCRIPT = """
+import sys, types, warnings
+sys.modules["jax"] = types.ModuleType("jax")  # stands for a loaded multithreaded runtime
+from diffkit.executors import ForkUnsafeWarning, run_tasks
+import os
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    pids = run_tasks([1, 2, 3], lambda t: os.getpid(), lambda t, s, m: None, jobs=2)
+assert set(pids) == {os.getpid()}, pids  # ran here: nothing was forked
+assert [w.category for w in caught] == [ForkUnsafeWarning], caught
+print("ok")
+"""
+
+
+def test_a_process_with_jax_or_torch_loaded_is_not_forked():
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_LOADED_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "ok", done.stderr
