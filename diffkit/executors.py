@@ -12,8 +12,9 @@ worker is a process that runs one task at a time; a worker past its deadline is
 killed and replaced, so even a hang inside C code cannot stop the run. Where the
 platform can fork, workers inherit the task list and receive only indices, so
 tasks need not be picklable (elsewhere they are spawned and must be); results
-travel back pickled. A process that has loaded jax or torch is not forked (their
-threads can leave a forked child hung): its tasks run in-process, with a warning. In-process runs apply no memory cap.
+travel back pickled. Forking a process that has loaded jax or torch can leave a
+worker hung inside that library (their threads hold locks the child inherits): a
+ForkUnsafeWarning says so, and the time limit stops such a worker. In-process runs apply no memory cap.
 
 ``executor="dask"`` runs the tasks on a Dask distributed cluster instead, with the same
 results and guarantees (``executors_dask``, imported only then: dask is an extra).
@@ -52,7 +53,7 @@ EXECUTORS = ("processes", "dask")
 
 
 class ForkUnsafeWarning(UserWarning):
-    """Worker processes were not forked because jax or torch is loaded in this process."""
+    """Worker processes are forked from a process that has loaded jax or torch (they may hang)."""
 
 
 class TaskTimeout(BaseException):
@@ -339,12 +340,12 @@ def run_tasks(
         if loaded and _context().get_start_method() == "fork":
             warnings.warn(
                 f"{' and '.join(loaded)} is loaded in this process, and a worker forked from "
-                "it can hang; the tasks run here, one at a time (the diffkit command keeps "
-                "these libraries out of the process that forks, as does executor='dask')",
+                "it can hang inside that library; give a time_limit so such a worker is "
+                "stopped (the diffkit command keeps these libraries out of the process "
+                "that forks, and executor='dask' does not fork this process)",
                 ForkUnsafeWarning,
                 stacklevel=2,
             )
-            jobs = 1
         if jobs == 1 or not tasks:  # with jobs > 1 even one task gets a worker's isolation
             return _run_serial(tasks, work, on_failure, time_limit, bar)
         return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)

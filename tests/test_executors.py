@@ -207,13 +207,13 @@ import os
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     pids = run_tasks([1, 2, 3], lambda t: os.getpid(), lambda t, s, m: None, jobs=2)
-assert set(pids) == {os.getpid()}, pids  # ran here: nothing was forked
+assert os.getpid() not in pids, pids  # still forked: the warning says what to do
 assert [w.category for w in caught] == [ForkUnsafeWarning], caught
 print("ok")
 """
 
 
-def test_a_process_with_jax_or_torch_loaded_is_not_forked():
+def test_forking_a_process_with_jax_or_torch_loaded_warns():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     done = subprocess.run(
         [sys.executable, "-c", JAX_LOADED_SCRIPT], env=env, capture_output=True, text=True
