@@ -24,6 +24,14 @@ class _InterruptsWhileCollected:
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_not_ignored():
+    """A background job (CI under nohup) starts with SIGINT ignored; a terminal does not."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_check() -> None:
     with interrupts.handling():
         _InterruptsWhileCollected()
