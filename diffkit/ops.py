@@ -74,7 +74,9 @@ class Primitive:
                 [rules[i](g, *args, out) if need else None for i, need in enumerate(needs)]
             )
         partials = self.partials(*args, out)
-        return tuple([_times(g, partials[i]) if need else None for i, need in enumerate(needs)])
+        return tuple(
+            [times_partial(g, partials[i]) if need else None for i, need in enumerate(needs)]
+        )
 
 
 def _reads_nothing(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
@@ -89,8 +91,8 @@ def _reads_output(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
     return (False,) * len(needs), True
 
 
-def _times(g: Any, partial: Any) -> Any:
-    """g * partial, skipping the product for the constant partials 1 and -1."""
+def times_partial(g: Any, partial: Any) -> Any:
+    """g * partial, skipping the product for the constant partials 1 and -1 (reverse mode too)."""
     if type(partial) is float or type(partial) is int:
         if partial == 1:
             return g

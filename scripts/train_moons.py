@@ -35,26 +35,13 @@ import numpy as np
 import diffkit as dk
 from diffkit.autodiff.nn import MLP, TensorMLP
 from diffkit.autodiff.value import Value
+from diffkit.studies.moons import make_moons
 
 SEED = 0
 POINTS = 100
 SIZES = (2, 16, 16, 1)
 ALPHA = 1e-4
 STEPS = 100
-
-
-def make_moons(n: int, *, noise: float = 0.1, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaved half circles (scikit-learn's make_moons), labels -1 and +1."""
-    rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
-    t_out = np.linspace(0.0, np.pi, n_out)
-    t_in = np.linspace(0.0, np.pi, n_in)
-    x = np.concatenate([np.cos(t_out), 1.0 - np.cos(t_in)])
-    y = np.concatenate([np.sin(t_out), 1.0 - np.sin(t_in) - 0.5])
-    points = np.stack([x, y], axis=1) + rng.normal(scale=noise, size=(n, 2))
-    labels = np.concatenate([-np.ones(n_out), np.ones(n_in)])
-    return points, labels
 
 
 def value_loss(model: MLP, points: list[list[float]], labels: list[float]) -> tuple[Value, float]:

@@ -8,21 +8,7 @@ import pytest
 import diffkit as dk
 from diffkit.autodiff.nn import MLP, Layer, Neuron, as_generator
 from diffkit.autodiff.value import Value
-
-
-def moons(n: int, *, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaving half circles with labels -1 and +1 (sklearn's make_moons, roughly)."""
-    rng = np.random.default_rng(seed)
-    upper, lower = n // 2, n - n // 2
-    t_up, t_low = np.linspace(0, np.pi, upper), np.linspace(0, np.pi, lower)
-    X = np.concatenate(
-        [
-            np.column_stack([np.cos(t_up), np.sin(t_up)]),
-            np.column_stack([1 - np.cos(t_low), 0.5 - np.sin(t_low)]),
-        ]
-    )
-    y = np.concatenate([-np.ones(upper), np.ones(lower)])
-    return X + rng.normal(scale=noise, size=X.shape), y
+from diffkit.studies.moons import make_moons
 
 
 def hinge_loss(model: MLP, X: np.ndarray, y: np.ndarray, alpha: float = 1e-4) -> Value:
@@ -86,7 +72,7 @@ def test_wrong_input_length_is_an_error() -> None:
 
 def test_zero_grad_resets_every_parameter() -> None:
     model = MLP(2, [3, 1], rng=2)
-    X, y = moons(6)
+    X, y = make_moons(6)
     hinge_loss(model, X, y).backward()
     assert any(p.grad != 0.0 for p in model.parameters())
     model.zero_grad()
@@ -94,7 +80,7 @@ def test_zero_grad_resets_every_parameter() -> None:
 
 
 def test_training_on_moons_decreases_the_loss() -> None:
-    X, y = moons(40, seed=1)
+    X, y = make_moons(40, seed=1)
     model = MLP(2, [8, 8, 1], rng=3)
     history = []
     for step in range(15):
@@ -127,7 +113,7 @@ def test_backward_matches_richardson_finite_differences() -> None:
     # A smooth loss (squared error) on a ReLU net, at a generic point (random biases too,
     # so no dead unit sits exactly on its kink): within a linear piece central
     # differences are exact but for rounding, and no pre-activation is near a kink.
-    X, y = moons(6, seed=4)
+    X, y = make_moons(6, seed=4)
     model = MLP(2, [4, 3, 1], rng=6)
     params = model.parameters()
     theta = np.random.default_rng(11).uniform(-1.0, 1.0, size=len(params))

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import times_partial
 from . import buffers
 from . import tensor as _tensor
 
@@ -94,8 +95,8 @@ def elementwise(
         a, b = args
         if rules is None:
             pa, pb = row.partials(a, b, out)
-            ca = _times(g, pa) if needs[0] else None
-            cb = _times(g, pb) if needs[1] else None
+            ca = times_partial(g, pa) if needs[0] else None
+            cb = times_partial(g, pb) if needs[1] else None
         else:
             ca = rules[0](g, a, b, out) if needs[0] else None
             cb = rules[1](g, a, b, out) if needs[1] else None
@@ -104,7 +105,7 @@ def elementwise(
     cotangents: list[Any] = []
     for i in range(len(needs)):
         if needs[i]:
-            ct = _times(g, partials[i]) if rules is None else rules[i](g, *args, out)
+            ct = times_partial(g, partials[i]) if rules is None else rules[i](g, *args, out)
             cotangents.append(_fitted(ct, args[i], batch))
         else:
             cotangents.append(None)
@@ -123,16 +124,6 @@ def _fitted(ct: Any, arg: Any, batch: int) -> Any:
     except AttributeError:  # a Python number somewhere: unbroadcast sorts it out
         pass
     return unbroadcast(ct, _shape(arg), batch)
-
-
-def _times(g: Any, partial: Any) -> Any:
-    """g * partial, skipping the product for the constant partials 1 and -1 (as ops.py does)."""
-    if type(partial) is float or type(partial) is int:
-        if partial == 1:
-            return g
-        if partial == -1:
-            return -g
-    return g * partial
 
 
 def _shape(value: Any) -> tuple[int, ...]:
