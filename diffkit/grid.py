@@ -39,6 +39,7 @@ class Task:
     steps: np.ndarray
     method: FDMethod | None = None
     backend: tuple[str, str | Differentiator] | None = None
+    described: tuple[str, str] = ("", "")  # a backend's (method, scheme) labels
     truth: tuple[np.ndarray, bool] | None = None  # filled in by run(), once per point
 
     def labels(self) -> dict[str, Any]:
@@ -50,13 +51,13 @@ class Task:
                 "accuracy": _safe_accuracy(self.method, self.n),
             }
         assert self.backend is not None
-        label, spec = self.backend
-        if isinstance(spec, str) and spec in plugin_names():
-            method, scheme = spec, ""  # a peer (torch, jax) is built in its worker, not here
-        else:
-            diff = backend_instance(spec)
-            method, scheme = backend_label(diff), getattr(diff, "scheme", "")
-        return {"backend": label, "method": method, "scheme": scheme, "accuracy": float("nan")}
+        method, scheme = self.described
+        return {
+            "backend": self.backend[0],
+            "method": method,
+            "scheme": scheme,
+            "accuracy": float("nan"),
+        }
 
     @property
     def width(self) -> tuple[int, int]:
@@ -70,6 +71,14 @@ def _safe_accuracy(method: FDMethod, n: int) -> float:
         return float(method.accuracy_order(n))
     except ValueError:
         return float("nan")
+
+
+def _describe(spec: str | Differentiator, peers: set[str]) -> tuple[str, str]:
+    """A backend's method and scheme labels, found once per sweep rather than per task."""
+    if isinstance(spec, str) and spec in peers:
+        return spec, ""  # a peer (torch, jax) is built in its worker, not here
+    diff = backend_instance(spec)
+    return backend_label(diff), getattr(diff, "scheme", "")
 
 
 def _seed(seed: int, *parts: Any) -> int:
@@ -100,6 +109,8 @@ def tasks(
     """The sweep's grid as a list of independent tasks (see ``sweep`` for the arguments)."""
     step_grid = np.asarray(steps, dtype=float)
     diffs = [(b, checked_backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
+    peers = set(plugin_names())
+    described = {name: _describe(diff, peers) for name, diff in diffs}
     levels = [_check_noise(level) for level in noise]
     out: list[Task] = []
     for item in functions:
@@ -117,6 +128,16 @@ def tasks(
                         continue  # noise on the values does not reach an exact or recorded derivative
                     task_seed = _seed(seed, f.name, label, dtype, level, name)
                     out.append(
-                        Task(f, point, n, dtype, level, task_seed, step_grid, backend=(name, diff))
+                        Task(
+                            f,
+                            point,
+                            n,
+                            dtype,
+                            level,
+                            task_seed,
+                            step_grid,
+                            backend=(name, diff),
+                            described=described[name],
+                        )
                     )
     return out
