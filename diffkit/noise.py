@@ -96,9 +96,16 @@ class NoisyCallable:
 
 
 def noise_scale(f: Function, point: Any) -> float:
-    """max(|f(point)|, 1): noise levels are relative to this, so they mean the same for any f."""
-    value = np.asarray(f.numpy(np.asarray(point, dtype=float)), dtype=float)
-    return float(max(np.max(np.abs(value)), 1.0))
+    """max(|f(point)|, 1): noise levels are relative to this, so they mean the same for any f.
+
+    1 where f(point) is not finite: the estimates there are not finite either, and the
+    level keeps a meaning.
+    """
+    with np.errstate(all="ignore"):
+        value = np.asarray(f.numpy(np.asarray(point, dtype=float)), dtype=float)
+    if not np.all(np.isfinite(value)):
+        return 1.0
+    return float(np.max(np.abs(value), initial=1.0))
 
 
 def with_noise(

@@ -113,10 +113,9 @@ def _noisy(task: Task) -> Function:
     """The task's function with its additive noise (the function itself at level 0)."""
     if task.noise == 0:
         return task.function
-    from .noise import with_noise
+    from .noise import noise_scale, with_noise
 
-    centre = np.asarray(task.function.numpy(np.asarray(task.point, dtype=float)), dtype=float)
-    scale = float(np.max(np.abs(centre), initial=1.0)) if np.all(np.isfinite(centre)) else 1.0
+    scale = noise_scale(task.function, task.point)
     return with_noise(task.function, task.noise, task.seed, scale=scale)
 
 
