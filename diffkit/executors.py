@@ -13,8 +13,10 @@ killed and replaced, so even a hang inside C code cannot stop the run. Where the
 platform can fork, workers inherit the task list and receive only indices, so
 tasks need not be picklable (elsewhere they are spawned and must be); results
 travel back pickled. Forking a process that has loaded jax or torch can leave a
-worker hung inside that library (their threads hold locks the child inherits): a
-ForkUnsafeWarning says so, and the time limit stops such a worker. In-process runs apply no memory cap.
+worker hung inside that library (their threads hold locks the child inherits): then
+workers start from a forkserver, a fresh process without it, when the tasks and the work
+can be pickled; when they cannot, a ForkUnsafeWarning says so, and the time limit stops
+such a worker. In-process runs apply no memory cap.
 
 ``executor="dask"`` runs the tasks on a Dask distributed cluster instead, with the same
 results and guarantees (``executors_dask``, imported only then: dask is an extra).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -180,6 +183,21 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def _safe_context(tasks: Sequence[Any], work: Callable[..., Any]) -> Any:
+    """Fork, unless a fork-unsafe runtime is loaded here and the work can be pickled: then
+    the workers start from a fresh forkserver process, which has not loaded it."""
+    ctx = _context()
+    if ctx.get_start_method() != "fork" or not _fork_unsafe_loaded():
+        return ctx
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return ctx
+    try:
+        pickle.dumps((tasks, work))
+    except Exception:  # a lambda, a local class: only a fork can hand these over
+        return ctx
+    return multiprocessing.get_context("forkserver")
+
+
 def _fork_unsafe_loaded() -> list[str]:
     return [name for name in FORK_UNSAFE if name in sys.modules]
 
@@ -193,8 +211,9 @@ class _Pool:
         tasks: Sequence[Any],
         work: Callable[[Any], Any],
         memory_limit: int | None,
+        ctx: Any,
     ) -> None:
-        self.ctx = _context()
+        self.ctx = ctx
         self.args = (tasks, work, memory_limit)
         self.workers = [self._start() for _ in range(jobs)]
 
@@ -226,10 +245,11 @@ def _run_processes(
     jobs: int,
     memory_limit: int | None,
     bar: Any,
+    ctx: Any,
 ) -> list[R]:
     results: dict[int, R] = {}
     pending = iter(range(len(tasks)))
-    pool = _Pool(min(jobs, len(tasks)), tasks, work, memory_limit)
+    pool = _Pool(min(jobs, len(tasks)), tasks, work, memory_limit, ctx)
     limit = float("inf") if time_limit is None else time_limit
 
     def settle(index: int, result: R) -> None:
@@ -336,8 +356,9 @@ def run_tasks(
                 scheduler=scheduler,
                 bar=bar,
             )
-        loaded = _fork_unsafe_loaded() if jobs > 1 and tasks else []
-        if loaded and _context().get_start_method() == "fork":
+        ctx = _safe_context(tasks, work) if jobs > 1 and tasks else None
+        loaded = _fork_unsafe_loaded() if ctx is not None else []
+        if loaded and ctx is not None and ctx.get_start_method() == "fork":
             warnings.warn(
                 f"{' and '.join(loaded)} is loaded in this process, and a worker forked from "
                 "it can hang inside that library; give a time_limit so such a worker is "
@@ -348,7 +369,7 @@ def run_tasks(
             )
         if jobs == 1 or not tasks:  # with jobs > 1 even one task gets a worker's isolation
             return _run_serial(tasks, work, on_failure, time_limit, bar)
-        return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar)
+        return _run_processes(tasks, work, on_failure, time_limit, jobs, memory_limit, bar, ctx)
 
 
 @contextlib.contextmanager

@@ -213,6 +213,27 @@ print("ok")
 """
 
 
+JAX_LOADED_PICKLABLE_SCRIPT = """
+import sys, types, warnings
+sys.modules["jax"] = types.ModuleType("jax")
+from diffkit.executors import run_tasks
+import math, os
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # no ForkUnsafeWarning: nothing is forked from here
+    roots = run_tasks([1.0, 4.0, 9.0], math.sqrt, lambda t, s, m: None, jobs=2)
+assert roots == [1.0, 2.0, 3.0], roots
+print("ok")
+"""
+
+
+def test_picklable_work_with_jax_loaded_starts_from_a_forkserver():
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_LOADED_PICKLABLE_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
 def test_forking_a_process_with_jax_or_torch_loaded_warns():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     done = subprocess.run(
