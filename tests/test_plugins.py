@@ -105,6 +105,64 @@ def test_a_scalar_point_gives_a_scalar_and_integers_become_float64(peer):
     assert peer.gradient(catalog.get("rosenbrock2"), [1, 1]).dtype == np.float64
 
 
+def _scalar_f(v):
+    return np.sum(np.sin(v) * v**2)
+
+
+def _elementwise(v):
+    return np.sin(v) * v
+
+
+# The point's shape as ReverseMode sees it; 2-D points differ only in the Jacobian's and
+# Hessian's shape (below).
+SHAPES = {"scalar": (), "1-D": (3,), "2-D": (2, 3)}
+CALLS = {
+    "derivative": _elementwise,
+    "gradient": _scalar_f,
+    "jacobian": _elementwise,
+    "hessian": _scalar_f,
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("where", sorted(SHAPES))
+def test_shapes_dtypes_and_values_match_reverse_mode(peer, call, dtype, where):
+    shape = SHAPES[where]
+    x = np.linspace(0.3, 1.4, int(np.prod(shape)), dtype=dtype).reshape(shape)
+    got = getattr(peer, call)(CALLS[call], x)
+    want = getattr(dk.ReverseMode(), call)(CALLS[call], x)
+    if len(shape) == 2 and call in ("jacobian", "hessian"):
+        # The protocol's (m, n), as Symbolic and FiniteDifference return; ReverseMode
+        # keeps (*f(x).shape, *x.shape) for points of 2 or more dimensions.
+        want = want.reshape(-1, x.size)
+    assert np.shape(got) == np.shape(want)
+    assert np.asarray(got).dtype == np.asarray(want).dtype == dtype
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("x", [0.5, np.float32(0.5), np.array(0.5)])
+def test_a_0d_point_keeps_its_shape_even_when_f_keeps_the_points_shape(peer, x):
+    # f(x) = sin(x) * x returns x's shape: seen as (1,), its gradient would not be a scalar's.
+    assert np.shape(peer.derivative(_elementwise, x)) == ()
+    for f in (_elementwise, _native_sin(peer.name), "sin(x) * x"):
+        grad = peer.gradient(f, x)
+        assert np.shape(grad) == np.shape(dk.ReverseMode().gradient(np.sin, x)) == ()
+    np.testing.assert_allclose(peer.gradient(_elementwise, x), np.sin(0.5) + 0.5 * np.cos(0.5))
+    assert peer.hessian(_elementwise, x).shape == (1, 1)
+    assert peer.jacobian(lambda v: np.stack([v, v**2]), x).shape == (2, 1)
+
+
+def test_reversed_and_empty_points(peer):
+    x = np.linspace(0.1, 0.9, 5)[::-1]  # negative strides
+    np.testing.assert_allclose(peer.gradient(_scalar_f, x), dk.ReverseMode().gradient(_scalar_f, x))
+    for empty in (np.zeros(0), np.zeros((0, 3), dtype=np.float32)):
+        got = peer.derivative(np.sin, empty)
+        assert got.shape == empty.shape
+        assert got.dtype == empty.dtype
+
+
 def test_derivative_order_is_validated(peer):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="integer >= 1"):

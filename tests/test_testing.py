@@ -66,7 +66,9 @@ def test_cli_check_passes(module, capsys):
         main(["check", f"{module}:loss", "--grad", f"{module}:loss_grad", "--at", "0.1,0.2,0.3"])
         == 0
     )
-    assert "passed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "passed" in out
+    assert "reference: symbolic (exact derivative of the traced function)" in out
 
 
 def test_cli_check_mismatch_exits_1_with_table(module, capsys):

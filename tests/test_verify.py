@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import diffkit as dk
 from diffkit import catalog, truth
+from diffkit.symbolic import TracerError
 from diffkit.verify import GradientMismatch, check_backward, taylor_test
+from diffkit.verify.reference import REASON_CHARS
 
 
 def f_smooth(x):
@@ -74,7 +78,8 @@ def test_large_n_directions_catch_and_bisection_locates():
 @pytest.mark.parametrize(
     ("f", "point", "yours", "kink"),
     [
-        (lambda x: np.sum(np.maximum(x, 0.0)), [0.0, 1.0], [0.5, 1.0], 0),
+        # the tie of maximum gives 1/2 (the reference); any value in [0, 1] is a subgradient
+        (lambda x: np.sum(np.maximum(x, 0.0)), [0.0, 1.0], [0.25, 1.0], 0),
         (lambda x: np.sum(np.abs(x)), [1.0, 0.0], [1.0, -0.3], 1),
     ],
 )
@@ -267,3 +272,156 @@ def test_check_hessian_both_modes(mode):
 def test_check_jacobian_validates_mode():
     with pytest.raises(ValueError, match="mode"):
         dk.check_jacobian(F_vec, J_vec(XJ), XJ, mode="sideways")
+
+
+# ---------------------------------------------------------------- which reference, and why
+# Functions the tracer will never take (a Python branch on the input, a conversion to
+# float, math on a Python float), so these notes stay fd-richardson as the tracer grows.
+
+SYMBOLIC_NOTE = "reference: symbolic (exact derivative of the traced function)"
+RICHARDSON_NOTE = (
+    "reference: fd-richardson (Richardson finite differences with their error estimate)"
+)
+UNTRACEABLE = RICHARDSON_NOTE + " because the symbolic backend could not trace f: "
+
+
+def branchy(x):
+    return np.sum(np.sin(x) * x**2) if x[0] > 0 else 0.0
+
+
+def floated(x):
+    return np.sum(np.sin(x) * x**2) + 0.0 * float(x[0])
+
+
+def math_sin(x):
+    return np.sum(np.sin(x[1:]) * x[1:] ** 2) + math.sin(x[0]) * x[0] ** 2
+
+
+def test_a_traceable_function_notes_the_symbolic_reference():
+    report = dk.check_gradient(f_smooth, g_smooth, X)
+    assert report.method == "symbolic"
+    assert report.notes == (SYMBOLIC_NOTE,)
+    assert SYMBOLIC_NOTE in str(report)
+
+
+def _tracer_message(f):
+    """What the tracer itself says about f, on one line (its wording is its own business)."""
+    with pytest.raises(TracerError) as info:
+        dk.Symbolic().gradient(f, X)
+    return " ".join(str(info.value).split())
+
+
+@pytest.mark.parametrize("f", [branchy, floated, math_sin])
+def test_an_untraceable_function_notes_the_tracers_reason_on_one_line(f):
+    report = dk.check_gradient(f, g_smooth, X)
+    assert report.method == "fd-richardson"
+    (note,) = report.notes
+    assert note.startswith(UNTRACEABLE)
+    reason = note.removeprefix(UNTRACEABLE)
+    assert len(reason) >= 20
+    assert _tracer_message(f).startswith(reason.removesuffix("..."))
+    assert "\n" not in note
+    assert len(reason) <= REASON_CHARS
+    assert note in str(report)
+
+
+def test_the_mismatch_message_says_why_the_reference_is_finite_differences():
+    with pytest.raises(GradientMismatch) as info:
+        dk.check_gradient(branchy, wrong_at(2, 1e-6), X)
+    assert UNTRACEABLE in str(info.value)
+
+
+def test_method_fd_is_noted_as_asked_for():
+    report = dk.check_gradient(f_smooth, g_smooth, X, method="fd")
+    assert report.notes == (RICHARDSON_NOTE + " because method='fd' was asked for",)
+
+
+def test_method_symbolic_that_cannot_trace_raises_with_the_reason():
+    with pytest.raises(
+        TypeError, match=r"no symbolic reference: the symbolic backend could not trace f: "
+    ):
+        dk.check_gradient(branchy, g_smooth, X, method="symbolic")
+
+
+def test_too_many_variables_to_trace_is_noted_with_the_count_and_the_limit():
+    x = np.linspace(0.1, 1.0, 250)
+    report = dk.check_gradient(f_smooth, g_smooth, x, mode="components", taylor=False)
+    assert report.notes == (
+        RICHARDSON_NOTE + " because x has 250 variables (> 100, the limit for tracing)",
+    )
+
+
+def test_directions_mode_notes_its_reference_and_why():
+    x = np.linspace(0.1, 1.0, 250)
+    (note,) = dk.check_gradient(f_smooth, g_smooth, x).notes
+    assert note.startswith("reference: fd-richardson (Richardson derivatives of f along 3 seeded")
+    assert "because x has 250 variables (>= 33, where mode='auto' checks directions" in note
+    (note,) = dk.check_gradient(f_smooth, g_smooth, X, mode="directions").notes
+    assert note.endswith("because mode='directions' was asked for")
+
+
+def test_a_direction_failure_notes_both_references_in_order():
+    notes = dk.check_gradient(
+        f_smooth, wrong_at(3, 1e-4), X, mode="directions", raise_on_failure=False
+    ).notes
+    assert [n.split(" (")[0] for n in notes] == [
+        "reference: fd-richardson",
+        "direction check failed along d0; checked every component",
+        "reference: symbolic",
+    ]
+
+
+def test_a_symbolic_result_that_is_not_finite_is_noted():
+    # exp(-1/x^2) is smooth with derivative 0 at 0, but its symbolic derivative
+    # 2 exp(-1/x^2) / x^3 evaluates to 0 * inf there.
+    def flat(x):
+        with np.errstate(divide="ignore"):
+            return np.sum(np.exp(-1.0 / x**2))
+
+    x = np.array([0.0, 0.5])
+    grad = np.array([0.0, 2 * np.exp(-4.0) / 0.125])
+    report = dk.check_gradient(flat, grad, x)
+    assert report.passed
+    assert report.notes == (
+        RICHARDSON_NOTE
+        + " because the symbolic result was not finite at the point (1 of 2 entries)",
+    )
+
+
+def test_check_backward_notes_its_reference():
+    assert check_backward(f_smooth, X).notes == (SYMBOLIC_NOTE,)
+    (note,) = check_backward(branchy, X).notes
+    assert note.startswith(UNTRACEABLE)
+
+
+def test_check_jacobian_notes_its_reference():
+    def branchy_vec(x):
+        return np.sin(x) if x[0] > 0 else x
+
+    J = np.diag(np.cos(X))
+    assert dk.check_jacobian(np.sin, J, X).notes == (SYMBOLIC_NOTE,)
+    (note,) = dk.check_jacobian(branchy_vec, J, X).notes
+    assert note.startswith(UNTRACEABLE)
+    assert dk.check_jacobian(np.sin, J, X, method="fd").notes == (
+        RICHARDSON_NOTE + " because method='fd' was asked for",
+    )
+    (note,) = dk.check_jacobian(np.sin, J, X, mode="directions").notes
+    assert note.startswith("reference: fd-richardson (Richardson derivatives of f along 3")
+    with pytest.raises(GradientMismatch, match=r"because the symbolic backend could not trace"):
+        dk.check_jacobian(branchy_vec, J * 1.01, X)
+
+
+def test_check_hessian_notes_its_reference():
+    H = dk.Symbolic().hessian(f_smooth, X)
+    assert dk.check_hessian(f_smooth, H, X).notes == (SYMBOLIC_NOTE,)
+    (note,) = dk.check_hessian(branchy, H, X).notes
+    assert note.startswith(
+        "reference: fd-richardson(reverse grad) (Richardson finite differences of diffkit's "
+        "reverse-mode gradient, with their error estimate) because the symbolic backend "
+        "could not trace f: "
+    )
+    (note,) = dk.check_hessian(f_smooth, H, X, mode="directions").notes
+    assert note.startswith(
+        "reference: fd-richardson (Richardson derivatives of diffkit's reverse-mode gradient "
+        "along 3 seeded directions"
+    )

@@ -72,7 +72,13 @@ class TorchBackend:
         return "TorchBackend()"
 
     def _tensor(self, point: np.ndarray) -> Any:
-        return self._torch.as_tensor(np.ascontiguousarray(point))
+        """point as a tensor of its own shape and dtype.
+
+        Contiguous because ``torch.as_tensor`` refuses negative strides (``x[::-1]``);
+        reshaped because ``np.ascontiguousarray`` returns at least 1-d, and a 0-d point
+        seen as shape (1,) makes f's output shape (1,), which ``torch.func.grad`` refuses.
+        """
+        return self._torch.as_tensor(np.ascontiguousarray(point).reshape(point.shape))
 
     @staticmethod
     def _numpy(value: Any, dtype: np.dtype) -> np.ndarray:
@@ -85,6 +91,8 @@ class TorchBackend:
         flat = self._tensor(points).reshape(-1)
         example = flat[0] if flat.numel() else self._torch.zeros((), dtype=flat.dtype)
         d = peer_function(f, example, self._peer)
+        if not flat.numel():  # vmap cannot batch over zero points; f is checked above
+            return np.zeros(points.shape, dtype=points.dtype)
         for _ in range(order):
             d = self._torch.func.grad(d)
         value = self._numpy(self._torch.func.vmap(d)(flat), points.dtype).reshape(points.shape)

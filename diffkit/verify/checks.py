@@ -15,6 +15,9 @@ enters ``<g, d>`` as a sum of independent terms against the random d, so its bas
 ``ROUNDING eps (|ref| + Z ||g * scale||_2)`` (Z standard deviations). A failing
 direction is located: component-wise for small n, else by bisecting the direction
 (masked to halves of the coordinates) down to single coordinates.
+
+The report's notes start with which reference was used and why (``Reference.why``,
+or the directions-mode note), so a fallback to finite differences is never silent.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from ..backends.inputs import as_points
 from ..backends.steps import machine_epsilon, step_scale
 from ..function import as_callable
 from .reference import (
+    RICHARDSON,
     ROUNDING,
+    Reference,
     directional,
+    directions_note,
     one_sided,
     reference_gradient,
     taylor_test,
@@ -128,13 +134,14 @@ def _components(
     atol: float | None,
     method: str,
     kinks: bool,
-) -> tuple[np.ndarray, np.ndarray, str, int, list[Kink]]:
+) -> tuple[Reference, np.ndarray, list[Kink]]:
+    """Every component against the reference: (reference, tolerances, kinks found)."""
     ref = reference_gradient(f, x64, method=method)
     floor = abs(float(np.asarray(fn(x64)))) / step_scale(x64)
     tol = _tolerance(ref.value, ref.error, floor, eps, rtol, atol)
     bad = np.flatnonzero(~(np.abs(g - ref.value) <= tol))
     found = _kinks(fn, x64, bad, g, tol, ref.value) if kinks and bad.size else []
-    return ref.value, tol, ref.method, ref.nfev, found
+    return ref, tol, found
 
 
 def _locate(
@@ -216,13 +223,18 @@ def check_gradient(
     found: list[Kink] = []
     nfev = 1
     if use == "components":
-        reference, tol, ref_method, cost, found = _components(
+        full, tol, found = _components(
             call, f if point.ndim == 1 else call, x64, g, eps, rtol, atol, method, kinks
         )
-        nfev += cost
+        nfev += full.nfev
+        notes.append(full.why)
+        reference, ref_method = full.value, full.method
         index, yours = [f"x[{i}]" for i in range(n)], g
     else:
-        refs, tols, ref_method = [], [], "fd-richardson"
+        notes.append(
+            directions_note(n, directions, asked=mode == "directions", threshold=DIRECTIONS_FROM)
+        )
+        refs, tols, ref_method = [], [], RICHARDSON
         for d in dirs:
             ref, bound, cost = directional(call, x64, d)
             nfev += cost
@@ -237,10 +249,12 @@ def check_gradient(
         bad = np.flatnonzero(~(np.abs(yours - reference) <= tol))
         if bad.size and n <= LOCATE_COMPONENTS_UP_TO:
             notes.append(f"direction check failed along d{bad[0]}; checked every component")
-            reference, tol, ref_method, cost, found = _components(
+            full, tol, found = _components(
                 call, f if point.ndim == 1 else call, x64, g, eps, rtol, atol, method, kinks
             )
-            nfev += cost
+            nfev += full.nfev
+            notes.append(full.why)
+            reference, ref_method = full.value, full.method
             use, index, yours = "directions->components", [f"x[{i}]" for i in range(n)], g
         elif bad.size:
             worst = int(bad[np.argmax(np.abs(yours - reference)[bad] / tol[bad])])

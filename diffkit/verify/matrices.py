@@ -11,6 +11,8 @@ entry by entry for small n, else by bisecting it over the columns of each failin
 A Hessian is the Jacobian of the gradient: its directions mode compares Hessian-vector
 products H d against Richardson derivatives of diffkit's reverse-mode gradient along d,
 and its Taylor test runs on that gradient.
+
+As for gradients, the report's notes say which reference was used and why.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ from .checks import (
     _yours,
 )
 from .reference import (
+    RICHARDSON,
     Reference,
     directional_vector,
+    directions_note,
     reference_hessian,
     reference_jacobian,
     taylor_test,
@@ -135,16 +139,25 @@ def _check_matrix(
     taylor: bool,
     label: str,
     start: float,
+    of: str,
 ) -> CheckReport:
-    """Check M as the Jacobian of F at x64; ``components`` gives the reference and floor."""
+    """Check M as the Jacobian of F at x64; ``components`` gives the reference and floor.
+
+    ``of`` names F in the directions-mode note ("f", "diffkit's reverse-mode gradient").
+    """
     n = x64.size
     eps = machine_epsilon(dtype)
     use = mode if mode != "auto" else ("directions" if n >= DIRECTIONS_FROM else "components")
     dirs = np.random.default_rng(seed).standard_normal((directions, n)) * step_scale(x64)
     notes: list[str] = []
     nfev = 1
-    method = "fd-richardson"
+    method = RICHARDSON
     if use == "directions":
+        notes.append(
+            directions_note(
+                n, directions, asked=mode == "directions", threshold=DIRECTIONS_FROM, of=of
+            )
+        )
         entries, cost = _products(F, M, x64, dirs, eps, rtol, atol, prefix)
         nfev += cost
         index, yours, reference, tol = entries
@@ -171,6 +184,7 @@ def _check_matrix(
         ref, floor = components()
         nfev += ref.nfev
         method = ref.method
+        notes.append(ref.why)
         tolerance = _tolerance(ref.value, ref.error, floor, eps, rtol, atol)
         index, yours, reference, tol = _entries(prefix, ref, M, tolerance)
     report_taylor = taylor_test(F, M, x64, dirs[0]) if taylor else None
@@ -242,6 +256,7 @@ def check_jacobian(
         taylor=taylor,
         label=label,
         start=start,
+        of="f",
     )
     return _finish(report, raise_on_failure)
 
@@ -295,5 +310,6 @@ def check_hessian(
         taylor=taylor,
         label=label,
         start=start,
+        of="diffkit's reverse-mode gradient",
     )
     return _finish(report, raise_on_failure)

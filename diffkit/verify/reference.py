@@ -9,10 +9,16 @@
 
 References are always computed at the float64 point, so a float32 user is judged
 against a float64 answer and the tolerance reflects only the user's dtype.
+
+Each reference carries ``why``, a one-line note for the report: which reference it
+is and, when it is finite differences, why not symbolic (the method asked for, the
+number of variables, the tracer's own reason, or a non-finite symbolic value). A
+user who sees a looser tolerance than expected can then tell what to change.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +38,7 @@ __all__ = [
     "Reference",
     "directional",
     "directional_vector",
+    "directions_note",
     "one_sided",
     "reference_gradient",
     "reference_hessian",
@@ -55,87 +62,149 @@ RETRIES = 4
 EPS64 = float(np.finfo(np.float64).eps)
 
 _SYMBOLIC_FAILURES = (TracerError, UnevaluatedDerivativeError, NotImplementedError)
+# A tracer's message is a paragraph (what failed, what is supported, what to use
+# instead); a report note keeps its first clause, at most this many characters.
+REASON_CHARS = 160
+
+SYMBOLIC = "symbolic"
+RICHARDSON = "fd-richardson"
+RICHARDSON_OF_GRADIENT = "fd-richardson(reverse grad)"
+# What each reference is, as the report's note says it.
+WHAT = {
+    SYMBOLIC: "exact derivative of the traced function",
+    RICHARDSON: "Richardson finite differences with their error estimate",
+    RICHARDSON_OF_GRADIENT: (
+        "Richardson finite differences of diffkit's reverse-mode gradient, "
+        "with their error estimate"
+    ),
+}
 
 
 @dataclass(frozen=True)
 class Reference:
     """Reference values, a trusted bound on their error (same shape), method name and cost.
 
-    For Richardson the bound is ``SAFETY`` times its estimate; for symbolic the rounding model.
+    For Richardson the bound is ``SAFETY`` times its estimate; for symbolic the rounding
+    model. ``why`` is the report's note on which reference this is and why it was chosen.
     """
 
     value: np.ndarray
     error: np.ndarray
     method: str
     nfev: int
+    why: str
+
+
+def _note(method: str, because: str | None = None, what: str | None = None) -> str:
+    note = f"reference: {method} ({what or WHAT[method]})"
+    return note if because is None else f"{note} because {because}"
+
+
+def directions_note(n: int, k: int, *, asked: bool, threshold: int, of: str = "f") -> str:
+    """The note for a directions-mode check: 1-D Richardson derivatives of ``of`` along k d's."""
+    because = (
+        "mode='directions' was asked for"
+        if asked
+        else f"x has {n} variables (>= {threshold}, where mode='auto' checks directions, "
+        "whose cost does not grow with n)"
+    )
+    what = f"Richardson derivatives of {of} along {k} seeded directions, with their error estimate"
+    return _note(RICHARDSON, because, what)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The gist of an exception's message: its first clause, on one line, bounded in length."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    head = re.split(r"; |: |\. ", text, maxsplit=1)[0]
+    if len(head) >= 20:  # a clause, not a prefix like "error: ..."
+        text = head
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3].rstrip() + "..."
 
 
 def _richardson() -> FiniteDifference:
     return FiniteDifference(richardson=True)
 
 
-def _symbolic(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
-    """The symbolic answer, or None where the function does not trace or gives non-finite."""
+def _symbolic(
+    compute: Callable[[], np.ndarray], x: np.ndarray, method: str
+) -> tuple[np.ndarray | None, str]:
+    """The symbolic answer and its note, or None and why the reference must be Richardson.
+
+    Not tried for ``method="fd"``, nor (under ``"auto"``) past ``SYMBOLIC_UP_TO``
+    variables; tried and refused where f does not trace or the result is not finite
+    (a derivative that is infinite or NaN at the point, where Richardson may still see
+    a finite limit).
+    """
+    if method == "fd":
+        return None, "method='fd' was asked for"
+    if method == "auto" and x.size > SYMBOLIC_UP_TO:
+        return None, f"x has {x.size} variables (> {SYMBOLIC_UP_TO}, the limit for tracing)"
     try:
         with np.errstate(all="ignore"):
             value = np.asarray(compute(), dtype=np.float64)
-    except _SYMBOLIC_FAILURES:
-        return None
-    return value if np.all(np.isfinite(value)) else None
+    except _SYMBOLIC_FAILURES as exc:
+        return None, f"the symbolic backend could not trace f: {_one_line(exc)}"
+    bad = int(np.count_nonzero(~np.isfinite(value)))
+    if bad:
+        return None, (
+            f"the symbolic result was not finite at the point ({bad} of {value.size} entries)"
+        )
+    return value, _note(SYMBOLIC)
 
 
-def _along(f: Any, x: np.ndarray) -> Reference:
+def _along(f: Any, x: np.ndarray, method: str, because: str) -> Reference:
     """Richardson derivatives along every axis: columns (n, *out) with errors."""
     parts, _ = _richardson()._along(f, x)
     value = np.stack([np.asarray(p.value, dtype=float)[0] for p in parts])
     error = np.stack([np.asarray(p.error, dtype=float)[0] for p in parts])
     nfev = int(sum(int(np.max(p.nfev)) for p in parts))
     error = np.where(np.isnan(error), np.inf, SAFETY * error)
-    return Reference(value, error, "fd-richardson", nfev)
+    return Reference(value, error, method, nfev, _note(method, because))
 
 
 def reference_gradient(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
     """The gradient reference at float64 point x: symbolic where f traces, else Richardson."""
     fx = abs(float(np.asarray(as_callable(f)(x))))
-    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
-        value = _symbolic(lambda: Symbolic().gradient(f, x))
-        if value is not None:
-            error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x))
-            return Reference(value.reshape(-1), error.reshape(-1), "symbolic", 1)
-        if method == "symbolic":
-            raise TypeError("f does not trace symbolically; use method='fd' or 'auto'")
-    ref = _along(f, x)
-    return Reference(ref.value.reshape(-1), ref.error.reshape(-1), ref.method, ref.nfev)
+    value, why = _symbolic(lambda: Symbolic().gradient(f, x), x, method)
+    if value is not None:
+        error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x))
+        return Reference(value.reshape(-1), error.reshape(-1), SYMBOLIC, 1, why)
+    if method == "symbolic":
+        raise TypeError(f"no symbolic reference: {why}; use method='fd' or 'auto'")
+    ref = _along(f, x, RICHARDSON, why)
+    return Reference(ref.value.reshape(-1), ref.error.reshape(-1), ref.method, ref.nfev, ref.why)
 
 
 def reference_jacobian(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
     """The Jacobian reference (m, n) at float64 point x."""
     fx = np.abs(np.asarray(as_callable(f)(x), dtype=float)).reshape(-1, 1)
-    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
-        value = _symbolic(lambda: Symbolic().jacobian(f, x))
-        if value is not None:
-            error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x).reshape(1, -1))
-            return Reference(value, error, "symbolic", 1)
-    ref = _along(f, x)  # (n, m) columns
+    value, why = _symbolic(lambda: Symbolic().jacobian(f, x), x, method)
+    if value is not None:
+        error = ROUNDING * EPS64 * (np.abs(value) + fx / step_scale(x).reshape(1, -1))
+        return Reference(value, error, SYMBOLIC, 1, why)
+    ref = _along(f, x, RICHARDSON, why)  # (n, m) columns
     return Reference(
-        ref.value.reshape(x.size, -1).T, ref.error.reshape(x.size, -1).T, ref.method, ref.nfev
+        ref.value.reshape(x.size, -1).T,
+        ref.error.reshape(x.size, -1).T,
+        ref.method,
+        ref.nfev,
+        ref.why,
     )
 
 
 def reference_hessian(f: Any, x: np.ndarray, *, method: str = "auto") -> Reference:
     """The Hessian reference: symbolic, else Richardson columns of the reverse-mode gradient."""
-    if method in ("auto", "symbolic") and (method == "symbolic" or x.size <= SYMBOLIC_UP_TO):
-        value = _symbolic(lambda: Symbolic().hessian(f, x))
-        if value is not None:
-            error = ROUNDING * EPS64 * (np.abs(value) + np.max(np.abs(value)))
-            return Reference(value, error, "symbolic", 1)
+    value, why = _symbolic(lambda: Symbolic().hessian(f, x), x, method)
+    if value is not None:
+        error = ROUNDING * EPS64 * (np.abs(value) + np.max(np.abs(value)))
+        return Reference(value, error, SYMBOLIC, 1, why)
     from ..backends.reverse import ReverseMode
 
     fn = as_callable(f)
-    ref = _along(lambda y: ReverseMode().gradient(fn, y), x)
-    value = ref.value.reshape(x.size, x.size)
+    ref = _along(lambda y: ReverseMode().gradient(fn, y), x, RICHARDSON_OF_GRADIENT, why)
+    shape = (x.size, x.size)
     return Reference(
-        value, ref.error.reshape(x.size, x.size), "fd-richardson(reverse grad)", ref.nfev
+        ref.value.reshape(shape), ref.error.reshape(shape), ref.method, ref.nfev, ref.why
     )
 
 
