@@ -16,6 +16,11 @@ on a kink (the derivative there is a convention, not a limit), infinite derivati
 and rows that are not ok are kept out of the statistics and counted in ``excluded``,
 so a convention is not mistaken for a disagreement. Noisy rows (``noise > 0``) are
 left out: noise makes disagreement expected.
+
+Rows with no exact derivative (status ``no-truth``) are estimates all the same: a
+backend's enters as if it were ok, since agreement is all there is to check it by. A
+swept rule's does not: without a truth there is no best step to pick (picking the
+step that agrees best would manufacture agreement), so it is left out as "no-truth".
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .backends.steps import machine_epsilon
+from .rows import NO_TRUTH
 
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
     import pandas as pd
@@ -101,7 +107,8 @@ def _reasons(work: pd.DataFrame) -> pd.DataFrame:
     flags = work.assign(
         infinite=(work["status"] == "infinite") | np.isinf(truth),
         bad=~work["good"],
-        first_bad=work["status"].where(work["status"] != "ok"),
+        no_truth=work["status"] == NO_TRUTH,
+        first_bad=work["status"].where(~work["good"] & (work["status"] != "ok")),
     )
     agg = flags.groupby([*POINT_KEYS, "entry"], sort=True).agg(
         kink=("kink", "any"),
@@ -109,6 +116,7 @@ def _reasons(work: pd.DataFrame) -> pd.DataFrame:
         swept=("swept", "first"),
         bad=("bad", "any"),
         first_bad=("first_bad", "first"),
+        no_truth=("no_truth", "any"),
         rows=("good", "size"),
     )
     reason = np.where(
@@ -158,18 +166,19 @@ def entries(
     import pandas as pd
 
     work = _clean(frame)
-    work = work.assign(
-        good=(work["status"] == "ok")
-        & np.isfinite(work["value"].to_numpy(dtype=float))
-        & np.isfinite(work["abs_err"].to_numpy(dtype=float))
-    )
+    status = work["status"]
+    finite = np.isfinite(work["value"].to_numpy(dtype=float))
+    measured = (status == "ok") & np.isfinite(work["abs_err"].to_numpy(dtype=float))
+    work = work.assign(good=finite & (measured | ((status == NO_TRUTH) & ~work["swept"])))
     reasons = _reasons(work)
     best = _best_steps(work)
     no_step = reasons["swept"] & (reasons["reason"] == "")
     missing = ~reasons.set_index([*POINT_KEYS, "entry"]).index.isin(
         best.set_index([*POINT_KEYS, "entry"]).index
     )
-    reasons.loc[no_step & missing, "reason"] = "no ok step"
+    reasons.loc[no_step & missing, "reason"] = np.where(
+        reasons.loc[no_step & missing, "no_truth"], NO_TRUTH, "no ok step"
+    )
     kept = reasons.loc[reasons["reason"] == "", [*POINT_KEYS, "entry"]]
     single = work[~work["swept"]].merge(kept, on=[*POINT_KEYS, "entry"])
     swept = (

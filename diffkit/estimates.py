@@ -27,6 +27,7 @@ __all__ = [
     "failure",
     "run_backend",
     "run_fd",
+    "why_failed",
     "why_nonfinite",
 ]
 
@@ -146,6 +147,37 @@ def why_nonfinite(f: Function, point: Any) -> str:
         return ""  # the stencil met trouble away from the point: the row's default message
     kind = "nan" if np.any(np.isnan(value)) else "inf"
     return f"f itself is not finite at the point (f returns {kind} there)"
+
+
+def why_failed(f: Function, point: Any, exc: BaseException) -> str:
+    """Name the cause of a failed task where it is the shape of f's input or output.
+
+    Each backend refuses a vector-valued f in its own words (about the shapes of its
+    stencils or tapes); one evaluation at the point, made only after a failure, says
+    what the user can fix. A function of one variable that branches in Python (``if
+    x > 0``) fails on the arrays of steps a rule evaluates at once. "" otherwise.
+    """
+    if not isinstance(exc, ValueError | TypeError | IndexError):
+        return ""
+    if "truth value of an array" in str(exc):
+        return (
+            f"{f.name!r} branches on its input in Python (if, and, or), which fails on the "
+            "array of all steps a rule evaluates at once; write the branch with np.where "
+            f"({type(exc).__name__}: {exc})"
+        )
+    try:
+        with np.errstate(all="ignore"):
+            shape = np.shape(f.numpy(np.asarray(point, dtype=float)))
+    except Exception:
+        return ""
+    size = int(np.prod(shape))
+    if size == 1:
+        return ""
+    return (
+        f"{f.name!r} returns {size} values (an array of shape {shape}) at this point; a sweep "
+        "differentiates functions with one value per point: return a scalar (such as "
+        "np.sum(...)), or sweep each output as a function of its own"
+    )
 
 
 # ---------------------------------------------------------------------- backends by name

@@ -4,6 +4,12 @@ Each task is one finite-difference rule (swept over all steps) or one backend, a
 point, dtype and noise level; tasks are independent, so executors may run them in any
 order and any process. A noisy task carries its own seed, derived from the sweep's
 seed and the task's coordinates, so its noise is the same in every run.
+
+Points are checked against their function before any work starts: a function with an
+expression (or declared variables) must get points of as many coordinates; a plain
+callable cannot say how many variables it takes, so its points tell (k coordinates:
+variables x0 ... x{k-1}, as ``Function.from_callable(ndim=k)`` names them). A
+function with no points at all is an error, not zero rows.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +27,11 @@ from .backends.registry import plugin_names
 from .estimates import backend_instance, backend_label, checked_backend
 from .fd_rules import DEFAULT_STEPS, FD_METHODS, FDMethod
 from .function import Function, as_function
+from .ground_truth import Truth
+from .parse import symbol
 from .rows import point_label
 
-__all__ = ["Task", "tasks"]
+__all__ = ["Task", "fitted", "tasks"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +48,7 @@ class Task:
     method: FDMethod | None = None
     backend: tuple[str, str | Differentiator] | None = None
     described: tuple[str, str] = ("", "")  # a backend's (method, scheme) labels
-    truth: tuple[np.ndarray, bool] | None = None  # filled in by run(), once per point
+    truth: Truth | None = None  # filled in by run(), once per point
 
     def labels(self) -> dict[str, Any]:
         if self.method is not None:
@@ -94,6 +102,59 @@ def _check_noise(level: float) -> float:
     return level
 
 
+def _coordinates(f: Function, point: Any) -> np.ndarray:
+    try:
+        coords = np.asarray(point, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"cannot sweep {f.name!r} at {point!r}: a point is a number or a flat sequence "
+            "of numbers"
+        ) from None
+    if coords.size == 0:
+        raise ValueError(f"cannot sweep {f.name!r} at {point!r}: the point has no coordinates")
+    return coords
+
+
+def fitted(f: Function, points: Sequence[Any]) -> tuple[Function, list[Any]]:
+    """``f`` with as many variables as its points have coordinates, and the points as numbers.
+
+    A univariate point becomes a float, a point of several coordinates a flat tuple of
+    floats (the sweep's calling convention). Raises ValueError naming the function and
+    the point when they disagree, and when there are no points.
+    """
+    if len(points) == 0:
+        raise ValueError(
+            f"no points to differentiate {f.name!r} at: pass points=[...] to sweep "
+            "(a plain callable has none of its own)"
+        )
+    coords = [_coordinates(f, point) for point in points]
+    declared = f.expr is not None or f.ndim > 1
+    count = f.ndim if declared else coords[0].size
+    for point, c in zip(points, coords, strict=True):
+        if c.size == count:
+            continue
+        if declared:
+            names = ", ".join(v.name for v in f.variables)
+            raise ValueError(
+                f"{f.name!r} has {f.ndim} variable(s) ({names}), but the point {point!r} has "
+                f"{c.size} coordinate(s)"
+            )
+        raise ValueError(
+            f"the points of {f.name!r} disagree on how many variables it takes: {points[0]!r} "
+            f"has {count} coordinate(s), {point!r} has {c.size}; sweep such points as "
+            "separate functions"
+        )
+    if count != f.ndim:
+        if f.domain is not None:
+            raise ValueError(
+                f"{f.name!r} declares a domain of {len(f.domain)} interval(s), but its points "
+                f"have {count} coordinates; build it with Function.from_callable(ndim={count})"
+            )
+        f = replace(f, variables=tuple(symbol(f"x{i}") for i in range(count)))
+    shaped = [float(c[0]) if count == 1 else tuple(float(v) for v in c) for c in coords]
+    return f, shaped
+
+
 def tasks(
     functions: Iterable[Function | str | Any],
     *,
@@ -112,10 +173,13 @@ def tasks(
     peers = set(plugin_names())
     described = {name: _describe(diff, peers) for name, diff in diffs}
     levels = [_check_noise(level) for level in noise]
+    if points is not None and (np.isscalar(points) or getattr(points, "ndim", 1) == 0):
+        raise ValueError(f"points takes a list of points, such as points=[{points!r}]")
     out: list[Task] = []
     for item in functions:
-        f = as_function(item)
-        for point in points if points is not None else f.points:
+        given = as_function(item)
+        f, chosen = fitted(given, list(points) if points is not None else list(given.points))
+        for point in chosen:
             label = point_label(point)
             for dtype, level in itertools.product(dtypes, levels):
                 for method in methods:

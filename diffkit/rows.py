@@ -3,6 +3,12 @@
 Every row is one derivative estimate (one gradient component for functions of
 several variables) with its ground truth and errors. Rows are built column by
 column, as lists, and the frame once, at the end of the sweep (``frame_of``).
+
+``truth_source`` says where the exact derivative came from (``ground_truth``):
+``expression``, ``traced`` or ``none``. A row with no exact value to measure against
+never reads ok with an error of NaN: what would be ok reads ``no-truth``, with the
+reason as its message, and is compared with the other backends instead
+(``diffkit.agreement``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from .function import Function
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
     import pandas as pd
 
-__all__ = ["COLUMNS", "frame_of", "outcome_rows", "point_label"]
+__all__ = ["COLUMNS", "NO_TRUTH", "frame_of", "outcome_rows", "point_label"]
 
 COLUMNS = [
     "function",
@@ -37,6 +43,7 @@ COLUMNS = [
     "noise",
     "value",
     "truth",
+    "truth_source",
     "abs_err",
     "rel_err",
     "error_estimate",
@@ -61,6 +68,11 @@ _NUMERIC = (
 )
 _INTEGER = ("component", "n", "nfev")
 
+# The status of an estimate that has no exact derivative to be measured against.
+NO_TRUTH = "no-truth"
+# Statuses of estimates that are values of the derivative (a backend's fallbacks included).
+_USABLE = ("ok", "reduced-step", "one-sided")
+
 
 def point_label(point: Any) -> str:
     """A readable label; a long vector shows its ends, size and a digest, so labels stay distinct."""
@@ -83,11 +95,16 @@ def outcome_rows(
     truth: np.ndarray,
     kink: bool,
     seconds: float,
+    truth_source: str,
+    no_truth: str = "",
 ) -> dict[str, list[Any]]:
     """The outcome's rows, column by column; ``labels`` fill backend, method, scheme, accuracy.
 
     A usable estimate that is not finite becomes "infinite" when the exact derivative
-    is the same infinity, else "nonfinite"; ``seconds`` is shared over the rows.
+    is the same infinity, else "nonfinite"; an ok estimate without an exact value (NaN
+    truth) becomes "no-truth" with the message ``no_truth``. A finite estimate of an
+    infinite derivative has relative error 1, the limit of |v - t| / |t| (its absolute
+    error is inf). ``seconds`` is shared over the rows.
     """
     steps, components = outcome.values.shape
     count = steps * components
@@ -96,13 +113,18 @@ def outcome_rows(
     truths = np.tile(padded, steps)
     status = np.repeat(np.asarray(outcome.status, dtype=object), components)
     message = np.full(count, outcome.message, dtype=object)
-    usable = np.isin(status, ("ok", "reduced-step", "one-sided"))
+    usable = np.isin(status, _USABLE)
     infinite = usable & np.isinf(values) & (values == truths)
     nonfinite = usable & ~np.isfinite(values) & ~infinite
     status[infinite], message[infinite] = "infinite", "infinite, as the exact derivative is"
     status[nonfinite], message[nonfinite] = "nonfinite", "the estimate is not finite"
     silent = (status == "nonfinite") & (message == "")
     message[silent] = "no finite estimate: a stencil point is outside the domain or f overflowed"
+    unmeasured = (status == "ok") & np.isnan(truths)
+    status[unmeasured] = NO_TRUTH
+    message[unmeasured] = no_truth or "no exact derivative at this point"
+    relative = np.asarray(relative_error(values, truths), dtype=float)
+    relative[np.isinf(truths) & np.isfinite(values)] = 1.0
     return {
         "function": [function.name] * count,
         "point": [point_label(point)] * count,
@@ -115,8 +137,9 @@ def outcome_rows(
         "noise": [noise] * count,
         "value": values.tolist(),
         "truth": truths.tolist(),
+        "truth_source": [truth_source] * count,
         "abs_err": np.asarray(absolute_error(values, truths), dtype=float).tolist(),
-        "rel_err": np.asarray(relative_error(values, truths), dtype=float).tolist(),
+        "rel_err": relative.tolist(),
         "error_estimate": outcome.estimates.reshape(-1).astype(float).tolist(),
         "nfev": np.repeat(outcome.nfev.astype(int), components).tolist(),
         "seconds": [seconds / count] * count,

@@ -3,7 +3,9 @@
 Every row is one derivative estimate (one gradient component for functions of
 several variables) with its ground truth and errors, so that figures, tables and
 the report are pure functions of the frame. A function that raises or returns NaN
-gives rows with a ``status`` and a ``message``; the sweep always completes.
+gives rows with a ``status`` and a ``message``; the sweep always completes. The truth
+of a plain callable comes from its traced expression; where there is none, its rows
+read ``no-truth`` (``truth_source`` says which: ``expression``, ``traced``, ``none``).
 
 Finite-difference rules with a step grid are swept with the domain fallbacks off,
 so each row shows what that rule does at that exact h (a stencil outside the
@@ -13,8 +15,9 @@ once per point with their own defaults (``h="auto"``), and report their estimate
 where they make one. ``seconds`` is the call's time shared over the rows it made.
 
 This module runs the grid; its parts live beside it: ``fd_rules`` (the rules and
-the default steps), ``grid`` (the tasks), ``estimates`` (one rule or backend at one
-point) and ``rows`` (an outcome as rows of the frame's ``COLUMNS``).
+the default steps), ``grid`` (the tasks), ``ground_truth`` (the exact derivative at a
+point, and where it came from), ``estimates`` (one rule or backend at one point) and
+``rows`` (an outcome as rows of the frame's ``COLUMNS``).
 """
 
 from __future__ import annotations
@@ -26,12 +29,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import truth
+from . import ground_truth
 from .backends.protocol import Differentiator
-from .estimates import Outcome, backend_instance, failure, run_backend, run_fd, why_nonfinite
+from .estimates import (
+    Outcome,
+    backend_instance,
+    failure,
+    run_backend,
+    run_fd,
+    why_failed,
+    why_nonfinite,
+)
 from .fd_rules import DEFAULT_STEPS, FD_METHODS, FDMethod
 from .function import Function
 from .grid import Task, tasks
+from .ground_truth import Truth
 from .rows import COLUMNS, frame_of, outcome_rows, point_label
 
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
@@ -53,36 +65,17 @@ __all__ = [
 # ---------------------------------------------------------------------- ground truth
 
 
-def _truth(f: Function, point: Any, n: int) -> np.ndarray:
-    """Ground truth per component; NaN when f has no expression (then errors are NaN too)."""
-    try:
-        if f.ndim == 1:
-            return np.atleast_1d(truth.derivative(f, float(point), n))
-        return truth.gradient(f, point)
-    except truth.NoExpressionError:
-        return np.full(1 if f.ndim == 1 else f.ndim, np.nan)
-
-
-def task_truth(task: Task) -> tuple[np.ndarray, bool]:
-    """Ground truth per component and whether the point is a kink (as run() found them)."""
+def task_truth(task: Task) -> Truth:
+    """The exact derivative at the task's point, its kink flag and source (as run() found them)."""
     return task.truth if task.truth is not None else _truth_of(task)
 
 
-def _truth_of(task: Task) -> tuple[np.ndarray, bool]:
-    f = task.function
-    try:
-        values = _truth(f, task.point, task.n)
-    except Exception:  # an expression the ground truth cannot evaluate: errors stay NaN
-        values = np.full(task.width[1], np.nan)
-    try:
-        kink = truth.on_kink(f, task.point)
-    except Exception:  # no verdict: the point counts as smooth
-        kink = False
-    return values, kink
+def _truth_of(task: Task) -> Truth:
+    return ground_truth.truth_at(task.function, task.point, task.n)
 
 
-def _no_truth(task: Task, status: str, message: str) -> tuple[np.ndarray, bool]:
-    return np.full(task.width[1], np.nan), False
+def _no_truth(task: Task, status: str, message: str) -> Truth:
+    return ground_truth.gave_up(task.function, status, message)
 
 
 def _truth_key(task: Task) -> tuple[int, str, int]:
@@ -94,7 +87,7 @@ def _truth_key(task: Task) -> tuple[int, str, int]:
 
 def _rows(task: Task, outcome: Outcome, seconds: float) -> dict[str, list[Any]]:
     """The task's rows, column by column (the frame is built once, at the end of the sweep)."""
-    values, kink = task_truth(task)
+    found = task_truth(task)
     return outcome_rows(
         outcome,
         function=task.function,
@@ -103,9 +96,11 @@ def _rows(task: Task, outcome: Outcome, seconds: float) -> dict[str, list[Any]]:
         dtype=task.dtype,
         noise=task.noise,
         labels=task.labels(),
-        truth=values,
-        kink=kink,
+        truth=found.values,
+        kink=found.kink,
         seconds=seconds,
+        truth_source=found.source,
+        no_truth=found.why,
     )
 
 
@@ -136,6 +131,7 @@ def _work(task: Task) -> dict[str, list[Any]]:
             outcome.message = why_nonfinite(f, task.point)
     except Exception as exc:  # one failing function or rule must not stop the sweep
         outcome = failure(exc, steps, components)
+        outcome.message = why_failed(task.function, task.point, exc) or outcome.message
     return _rows(task, outcome, time.perf_counter() - start)
 
 
@@ -172,7 +168,10 @@ def sweep(
     """Estimate derivatives over the whole grid and return the tidy frame of ``COLUMNS``.
 
     ``methods`` are finite-difference rules swept over ``steps``; ``backends`` (names
-    or objects) run once per point. ``points`` overrides each function's own points.
+    or objects) run once per point. ``points`` overrides each function's own points
+    (a plain callable has none: pass them); a plain callable takes as many variables
+    as its points have coordinates (``grid.fitted``), and points that contradict a
+    function's variables raise ValueError.
     ``noise``: levels of additive Gaussian noise, std relative to max(|f(point)|, 1),
     seeded from ``seed``; noisy rows come from the real-step finite-difference rules
     and ``fd*`` backends only, since noise on the values does not reach an exact or
@@ -219,10 +218,13 @@ def run(
     """Run tasks from ``tasks()`` (several grids may be concatenated) into one frame.
 
     Ground truth comes first, once per (function, point), shared out like the tasks:
-    every rule and backend at a point then reuses it, in whichever worker it runs.
+    every rule and backend at a point then reuses it, in whichever worker it runs. A
+    function without an expression is traced there (``ground_truth``), under the same
+    time limit, once per function in each process.
     """
     from .executors import run_tasks, shared_scheduler
 
+    ground_truth.forget_gave_up()
     firsts: dict[tuple[int, str, int], Task] = {}
     for task in grid:
         firsts.setdefault(_truth_key(task), task)

@@ -123,6 +123,27 @@ def test_kink_infinite_and_failed_rows_are_excluded_and_counted() -> None:
     assert set(result.pairs["function"]) == {"f"}  # g has one entry left: no pair
 
 
+def test_estimates_without_truth_agree_by_backend_and_leave_swept_rules_out() -> None:
+    """No exact derivative: backends are still compared; a swept rule has no best step."""
+    nan = float("nan")
+    rows = [
+        _row(backend="reverse", method="reverse", value=2.0, truth=nan, status="no-truth"),
+        _row(
+            backend="fd-richardson",
+            method="fd-richardson-auto",
+            value=2.0 + 2e-10,
+            truth=nan,
+            status="no-truth",
+        ),
+        *_fd("forward", 1, {1e-4: 2.0001, 1e-8: 2.0 + 1e-8}, truth=nan, status="no-truth"),
+    ]
+    result = agreement(pd.DataFrame(rows))
+    assert result.pairs[["a", "b"]].values.tolist() == [["fd-richardson", "reverse"]]
+    assert result.pairs["digits"].iloc[0] == pytest.approx(10.0, abs=0.01)
+    reasons = result.excluded.set_index("entry")["reason"].to_dict()
+    assert reasons == {"fd-forward": "no-truth"}
+
+
 def test_matrix_is_symmetric_with_swept_rules_first() -> None:
     matrix = agreement(_frame()).matrix
     assert list(matrix.index) == ["fd-forward", "reverse", "symbolic"]

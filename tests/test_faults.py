@@ -63,7 +63,7 @@ FAULTS = {
     "raises": (_raises, {"error"}, "ZeroDivisionError: deliberate failure"),
     "nan": (_nan, {"nonfinite"}, "f returns nan there"),
     "inf": (_inf, {"nonfinite"}, "f returns inf there"),
-    "wrong-shape": (_wrong_shape, {"error"}, "to (3, 7)"),
+    "wrong-shape": (_wrong_shape, {"error"}, "returns 21 values (an array of shape (3, 7))"),
     "sleeps": (_sleeps, {"timeout"}, "time limit of 2 s"),
     "allocates": (_allocates, {"error"}, "MemoryError"),
     "kills-worker": (_kills_its_worker, {"crashed"}, "SIGKILL"),

@@ -358,3 +358,64 @@ def test_summary_leaves_agreement_out_at_a_kink():
     f = catalog.get("abs_kink")
     frame = sweep([f], steps=(1e-6, 1e-3), backends=["reverse", "symbolic"])
     assert summary_table(frame, {f.name: f})["digits"].isna().all()
+
+
+# --- callables: traced truth, and functions without an exact reference ---------------
+
+
+def _branchy(x: np.ndarray) -> np.ndarray:
+    if np.all(x > 0):  # a Python branch on the input: the tracer refuses it
+        return np.sin(x) * x
+    return -x
+
+
+@pytest.fixture(scope="module")
+def callables_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    traced = Function.from_callable(lambda x: np.exp(x) * np.sin(3 * x), name="traced")
+    refused = Function.from_callable(_branchy, name="refused")
+    frame = sweep(
+        [traced, refused], points=[0.7], steps=COARSE_STEPS, backends=["reverse", "fd-richardson"]
+    )
+    out = tmp_path_factory.mktemp("callables")
+    return write_report(frame, [traced, refused], out / "report", title="callables")
+
+
+def test_a_traced_callable_gets_a_chart_and_a_refused_one_its_own_section(
+    callables_report: Path,
+) -> None:
+    folder = callables_report.parent
+    charts = sorted(p.name for p in (folder / "figures").glob("*.png"))
+    assert [c for c in charts if "traced" in c]
+    assert not [c for c in charts if "refused" in c]  # no empty chart: the section says why
+    summary = pd.read_csv(folder / "summary.csv")
+    assert np.isfinite(summary[summary["function"] == "traced"]["best_err"]).all()
+    refused = summary[summary["function"] == "refused"]
+    assert refused["best_err"].isna().all()  # never counted as accurate
+    assert refused["not_ok"].str.contains("no-truth").all()
+    rows = pd.read_csv(folder / "sweep.csv")
+    info = json.loads((folder / "metadata.json").read_text())
+    assert info["rows_no_truth"] == (rows["status"] == "no-truth").sum() > 0
+    assert set(rows[rows["function"] == "traced"]["truth_source"]) == {"traced"}
+
+
+def test_the_report_says_which_functions_have_no_exact_reference_and_what_stands_in(
+    callables_report: Path,
+) -> None:
+    folder = callables_report.parent
+    page = callables_report.read_text(encoding="utf-8")
+    assert '<h2 id="no-truth">No exact reference</h2>' in page
+    assert 'href="#no-truth"' in page
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    section = markdown[markdown.index("## No exact reference") : markdown.index("## Rows not ok")]
+    assert "| refused | none |" in section
+    assert "| traced |" not in section
+    assert "the tracer refused 'refused'" in section
+    assert "agreement between backends" in section
+    # The values are shown, with the digits fd-richardson shares with reverse mode.
+    line = next(row for row in section.splitlines() if "| fd-richardson |" in row)
+    assert "| reverse |" in line
+    assert float(line.rstrip(" |").rsplit("|", 1)[1]) > 8
+    # No-truth rows are estimates, not failures: the failure table leaves them out.
+    failures = markdown[markdown.index("## Rows not ok") :]
+    assert "no-truth" in failures  # the sentence pointing to the section
+    assert "| no-truth |" not in failures

@@ -29,6 +29,13 @@ def test_columns_and_one_row_per_estimate(frame):
     assert len(fd_rows) == univariate + multivariate
 
 
+def test_catalog_functions_have_their_expression_and_no_ok_row_lacks_an_error(frame):
+    assert set(frame.truth_source) == {"expression"}
+    ok = frame[frame.status == "ok"]
+    assert np.isfinite(ok.rel_err).all()
+    assert "no-truth" not in set(frame.status)
+
+
 def test_errors_are_measured_against_ground_truth(frame):
     ok = frame[(frame.status == "ok") & np.isfinite(frame.truth)]
     np.testing.assert_allclose(ok.abs_err, np.abs(ok.value - ok.truth), rtol=1e-12, atol=0)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..function import Function
+from ..rows import NO_TRUTH
 from ..sweep import DEFAULT_STEPS, run, tasks
 from .arguments import (
     UsageError,
@@ -70,12 +71,18 @@ def _study_functions(
 
 
 def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: float) -> str:
-    """The last line every sweeping command prints: how much was swept, how much failed."""
+    """The last line every sweeping command prints: how much was swept, how much failed.
+
+    Rows without an exact derivative are not ok, and are counted apart: they are
+    estimates that nothing exact can check, not failures.
+    """
     points = len(frame[["function", "point"]].drop_duplicates())
     bad = int((frame["status"] != "ok").sum())
+    unmeasured = int((frame["status"] == NO_TRUTH).sum())
+    of_them = f" ({unmeasured} without an exact derivative)" if unmeasured else ""
     return (
         f"{len(functions)} functions, {points} points, {len(frame)} rows, "
-        f"{bad} rows not ok, {seconds:.1f} s"
+        f"{bad} rows not ok{of_them}, {seconds:.1f} s"
     )
 
 

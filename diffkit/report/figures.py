@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..function import Function
+from ..rows import NO_TRUTH
 from ..sweep import FD_METHODS, point_label
 from .tables import error_curves, method_order, predicted_optimum, relative_model
 
@@ -106,7 +107,8 @@ def vcurve_figure(
     rows = _select(frame, f, point, dtype)
     curves = error_curves(rows)
     label = point if isinstance(point, str) else point_label(point)
-    multivariate = f.ndim > 1
+    # A plain callable's variables come from its points: the rows know, the Function may not.
+    multivariate = f.ndim > 1 or bool((rows["component"] > 0).any())
     observed: list[np.ndarray] = []
     clipped = False
     handles: list[Line2D] = []
@@ -268,8 +270,8 @@ def _why_empty(rows: pd.DataFrame) -> str:
     truth = rows["truth"].to_numpy(dtype=float)
     if rows.empty:
         return "the frame has no rows for this point"
-    if np.all(np.isnan(truth)):
-        return "no ground truth (the function has no expression)"
+    if np.all(np.isnan(truth)) and (rows["status"] == NO_TRUTH).any():
+        return "no exact derivative to measure against (see No exact reference)"
     if np.any(np.isinf(truth)):
         return "the true derivative is infinite here"
     return "no row has status ok (see the rows not ok)"

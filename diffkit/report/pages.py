@@ -33,7 +33,9 @@ INTRO = (
     "optimum beside the predicted one and the order fitted on the truncation side beside "
     "the rule's order (the complex step has no optimal step: its error falls to a floor of "
     "about eps, shown as its predicted minimum). Rows whose status is not ok are counted "
-    "in the last section, never dropped silently."
+    "in the last section, never dropped silently; rows without an exact derivative to "
+    "measure against (status no-truth) are listed in their own section, with the agreement "
+    "between backends that stands in for the missing reference."
 )
 
 _CSS = """
@@ -111,6 +113,23 @@ def _md_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) ->
     return lines
 
 
+def _not_ok_lead(failures: pd.DataFrame, no_truth_rows: int) -> str:
+    """The first line of the rows not ok: how many, and where the no-truth rows are instead."""
+    apart = (
+        f" {no_truth_rows} rows without an exact derivative (status no-truth) are listed"
+        " under No exact reference instead."
+        if no_truth_rows
+        else ""
+    )
+    if failures.empty:
+        return (
+            "None: every other row has status ok."
+            if no_truth_rows
+            else "None: every row has status ok."
+        ) + apart
+    return f"{int(failures['rows'].sum())} rows in {len(failures)} groups." + apart
+
+
 def markdown_page(
     title: str,
     funcs: Mapping[str, Function],
@@ -118,6 +137,8 @@ def markdown_page(
     failures: pd.DataFrame,
     charts: list[Chart],
     sections: Sequence[Section] = (),
+    *,
+    no_truth_rows: int = 0,
 ) -> str:
     out = [f"# {title}", "", INTRO, "", "## Summary", ""]
     out += _md_table(summary, _SUMMARY_COLUMNS) if not summary.empty else ["No rows."]
@@ -136,11 +157,9 @@ def markdown_page(
     for section in sections:
         out += ["", *markdown_section(section)]
     out += ["", "## Rows not ok", ""]
-    if failures.empty:
-        out.append("None: every row has status ok.")
-    else:
-        out += [f"{int(failures['rows'].sum())} rows in {len(failures)} groups.", ""]
-        out += _md_table(failures, _FAILURE_COLUMNS)
+    out.append(_not_ok_lead(failures, no_truth_rows))
+    if not failures.empty:
+        out += ["", *_md_table(failures, _FAILURE_COLUMNS)]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -168,6 +187,8 @@ def html_page(
     failures: pd.DataFrame,
     charts: list[Chart],
     sections: Sequence[Section] = (),
+    *,
+    no_truth_rows: int = 0,
 ) -> str:
     esc = html.escape
     shown = [name for name in funcs if any(c.function == name for c in charts)]
@@ -208,11 +229,11 @@ def html_page(
             parts.append(_html_table(mine, _SUMMARY_COLUMNS[1:]))
     parts += [html_section(section) for section in sections]
     parts.append('<h2 id="not-ok">Rows not ok</h2>')
+    lead = esc(_not_ok_lead(failures, no_truth_rows))
     if failures.empty:
-        parts.append("<p>None: every row has status ok.</p>")
+        parts.append(f"<p>{lead}</p>")
     else:
-        total = int(failures["rows"].sum())
-        parts.append(f'<p class="bad">{total} rows in {len(failures)} groups.</p>')
+        parts.append(f'<p class="bad">{lead}</p>')
         parts.append(_html_table(failures, _FAILURE_COLUMNS))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

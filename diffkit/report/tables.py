@@ -7,7 +7,9 @@ curve uses the normwise relative error
 
 (the absolute error when the true gradient is 0), which for one variable is the
 row's ``rel_err``. Rows whose ``status`` is not ``"ok"`` never enter a curve; they
-are counted in the failure table instead, so nothing is hidden.
+are counted in the failure table instead, so nothing is hidden. Rows without an exact
+derivative (``no-truth``) have no error to chart or tabulate; they have a section of
+their own (``no_truth_section``), with the agreement between backends that stands in.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .. import analysis
 from ..agreement import matching_digits
 from ..backends import StencilError, stencil
 from ..function import Function
+from ..rows import NO_TRUTH
 from ..sweep import FD_METHODS
 
 __all__ = [
@@ -179,14 +182,18 @@ REFERENCE_BACKENDS = ("symbolic", "reverse")
 
 
 def _references(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
-    """Per (function, point, dtype), the reference backend's values, where all are ok."""
+    """Per (function, point, dtype), the reference backend's values, where all are ok.
+
+    A value without an exact derivative to measure it (``no-truth``) is a value all
+    the same: agreement needs no truth.
+    """
     found: dict[Any, np.ndarray] = {}
     clean = frame[frame["noise"] == 0] if "noise" in frame.columns else frame
     for name in reversed(REFERENCE_BACKENDS):  # the preferred one written last, so it wins
         rows = clean[clean["backend"] == name]
         for key, group in rows.groupby(["function", "point", "dtype"], sort=False):
             values = group.sort_values("component")["value"].to_numpy(dtype=float)
-            if (group["status"] == "ok").all() and np.all(np.isfinite(values)):
+            if group["status"].isin(("ok", NO_TRUTH)).all() and np.all(np.isfinite(values)):
                 found[key] = values
     return found
 
@@ -293,9 +300,13 @@ def _display_sorted(table: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def failure_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows not ok, counted per function, point, dtype, method, status and message."""
+    """Rows not ok, counted per function, point, dtype, method, status and message.
+
+    Rows without an exact derivative (``no-truth``) are estimates, not failures: the
+    no-truth section lists them.
+    """
     keys = ["function", "point", "dtype", "method", "status", "message"]
-    bad = frame[frame["status"] != "ok"]
+    bad = frame[~frame["status"].isin(("ok", NO_TRUTH))]
     if bad.empty:
         return pd.DataFrame(columns=[*keys, "rows"])
     counted = bad.groupby(keys, sort=True, dropna=False).size().reset_index(name="rows")

@@ -26,7 +26,9 @@ import pandas as pd
 from .. import interrupts
 from ..executors import run_tasks
 from ..function import Function
+from ..rows import NO_TRUTH
 from .figures import png_bytes, vcurve_figure
+from .no_truth_section import no_truth_section
 from .pages import Chart, html_page, markdown_page, slug
 from .sections import Section
 from .tables import failure_table, summary_table
@@ -64,6 +66,11 @@ def _draw(job: _ChartJob) -> bytes | str:
         return f"{type(exc).__name__}: {exc}"
 
 
+def _measured(rows: pd.DataFrame) -> bool:
+    """Whether a point has an exact derivative to chart errors against (see the no-truth section)."""
+    return bool((rows["status"] != NO_TRUTH).all() or rows["truth"].notna().any())
+
+
 def _chart_jobs(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> list[_ChartJob]:
     jobs = []
     listed = frame[["function", "point", "dtype"]].drop_duplicates()
@@ -74,6 +81,8 @@ def _chart_jobs(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> list[_Cha
             for dtype in pd.unique(mine[mine["point"] == point]["dtype"]):
                 path = f"figures/{index:02d}-{slug(name)}-p{p_index}-{dtype}.png"
                 selected = rows[(rows["point"] == point) & (rows["dtype"] == dtype)]
+                if not _measured(selected):
+                    continue  # an empty chart says less than the no-truth section does
                 jobs.append(_ChartJob(selected, f, str(point), str(dtype), path))
     return jobs
 
@@ -115,6 +124,7 @@ def _metadata(frame: pd.DataFrame, title: str, extra: Mapping[str, Any] | None) 
         "functions": [str(f) for f in pd.unique(frame["function"])],
         "rows": len(frame),
         "rows_not_ok": int((frame["status"] != "ok").sum()),
+        "rows_no_truth": int((frame["status"] == NO_TRUTH).sum()),
         "args": None,
         "seed": None,
     }
@@ -138,8 +148,10 @@ def write_report(
     """Write the report of ``frame`` into ``out_dir`` and return the path of its ``index.html``.
 
     Files: ``index.html`` (self-contained), ``report.md``, ``figures/*.png`` (one
-    V-curve per function, point and dtype), ``sweep.csv`` (the whole frame but its
-    timings, which go to ``timings.csv``), ``summary.csv`` and ``metadata.json``. ``functions`` supply the expression, the
+    V-curve per function, point and dtype that has an exact derivative; points without
+    one are listed in a section of their own, first among the sections), ``sweep.csv``
+    (the whole frame but its timings, which go to ``timings.csv``), ``summary.csv`` and
+    ``metadata.json``. ``functions`` supply the expression, the
     ``why`` line and the theory for the charts; functions of the frame that are not
     among them still appear in the tables. ``metadata`` entries (such as ``args``)
     are added to ``metadata.json``. ``sections`` (studies built beside the sweep) follow
@@ -172,6 +184,8 @@ def _write_files(
     jobs: int = 1,
 ) -> None:
     (folder / "figures").mkdir(parents=True, exist_ok=True)
+    missing = no_truth_section(frame)
+    sections = [missing, *sections] if missing is not None else list(sections)
     _write_section_files(folder, sections)
     funcs = _function_map(functions)
     # Summary and V-curves show the functions as given; noisy rows have their own section.
@@ -197,14 +211,19 @@ def _write_files(
         summary.to_csv(index=False, lineterminator="\n").encode("utf-8")
     )
     info = _metadata(frame, title, metadata)
+    no_truth_rows = int((frame["status"] == NO_TRUTH).sum())
     (folder / "metadata.json").write_text(
         json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
     )
     (folder / "report.md").write_bytes(
-        markdown_page(title, funcs, summary, failures, charts, sections).encode("utf-8")
+        markdown_page(
+            title, funcs, summary, failures, charts, sections, no_truth_rows=no_truth_rows
+        ).encode("utf-8")
     )
     (folder / "index.html").write_bytes(
-        html_page(title, funcs, summary, failures, charts, sections).encode("utf-8")
+        html_page(
+            title, funcs, summary, failures, charts, sections, no_truth_rows=no_truth_rows
+        ).encode("utf-8")
     )
 
 
