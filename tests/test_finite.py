@@ -293,7 +293,7 @@ def test_complex_step_refuses_functions_that_drop_the_imaginary_part():
     [
         ("x*abs(x)", "abs"),
         ("maximum(x, 0)*x", "maximum"),
-        ("relu(x)*x", "maximum"),
+        ("relu(x)*x", "relu"),
         ("sqrt(x**2)", "abs"),  # SymPy makes it Abs(x): x is real
         ("sign(x)*x**2", "sign"),
         ("exp(minimum(x, 1))", "minimum"),
@@ -581,3 +581,21 @@ def test_error_estimates_of_single_rules_cover_the_actual_error(name, point, sch
     exact = float(truth.derivative(f, point, 1))
     result = dk.FiniteDifference(scheme=scheme).estimate(f, point)
     assert float(result.error) >= abs(float(result.value) - exact)
+
+
+@pytest.mark.parametrize("scheme", ["central", "complex"])
+def test_a_matrix_point_reaches_f_as_the_matrix(scheme):
+    """f(a) = sum(a @ a) at a 2x2 point: a flat point would make ``a @ a`` a dot product and
+    the gradient 2a, silently another function's. d/da_ij sum(a @ a) = (sum_k a_jk + sum_k a_ki)."""
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    f = lambda m: np.sum(m @ m)  # noqa: E731
+    exact = a.sum(axis=1)[None, :] + a.sum(axis=0)[:, None]
+    fd = dk.FiniteDifference(scheme=scheme)
+    np.testing.assert_allclose(fd.gradient(f, a), exact, rtol=1e-7)
+    exact_jacobian = np.kron(np.eye(2), a.T) + np.kron(a, np.eye(2))  # row-major vec
+    np.testing.assert_allclose(
+        fd.jacobian(lambda m: m @ m, a), exact_jacobian, rtol=1e-7, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        fd.hessian(f, a), dk.ReverseMode().hessian(f, a), rtol=1e-5, atol=1e-6
+    )

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import as_callable, coordinate_line
+from ..function import Function, as_callable, coordinate_line
 from .complexstep import (
     ComplexEstimate,
     ComplexStepError,
@@ -91,6 +91,16 @@ class FDResult:
     @property
     def ok(self) -> bool:
         return bool(np.all(self.status != "nonfinite"))
+
+
+def _on_flat(f: Any, shape: tuple[int, ...]) -> Any:
+    """f as a function of the flat vector of a matrix-shaped point: the differences walk
+    one coordinate at a time, and f must still see the matrix it was written for (a
+    flat ``a @ a`` is a dot product, and its derivative silently another)."""
+    if len(shape) <= 1 or isinstance(f, Function):
+        return f
+    fn = as_callable(f)
+    return lambda y: fn(np.reshape(y, shape))
 
 
 class FiniteDifference:
@@ -435,6 +445,7 @@ class FiniteDifference:
             probe = self.scheme == "complex" and needs_probe(f, self.analytic_check)
         point = as_points(x)
         dtype = point.dtype
+        f = _on_flat(f, point.shape)
         point = np.atleast_1d(point).reshape(-1)
         hs = self._per_variable_steps(point)
         parts = []
@@ -479,8 +490,8 @@ class FiniteDifference:
         u = e_i + e_j and v = e_i - e_j (each scaled to its variable), so every entry
         goes through the same engine, auto step and fallbacks as a second derivative.
         """
-        fn = as_callable(f)
         point = as_points(x)
+        fn = as_callable(_on_flat(f, point.shape))
         dtype = point.dtype
         point = np.atleast_1d(point).reshape(-1)
         if self.scheme == "complex":
