@@ -22,6 +22,7 @@ import numpy as np
 import sympy
 
 from . import ops
+from .kink_functions import normalize_minmax
 from .parse import parse_expression, symbol
 
 __all__ = ["Function", "as_callable", "as_function", "coordinate_line"]
@@ -30,18 +31,18 @@ Point = float | tuple[float, ...]
 
 
 # lambdify prints SymPy functions by their class names; point each at its row's NumPy
-# column so compiled functions follow the table (kink conventions of Max, Min, Abs,
-# sign) and accept complex input for the complex step.
-# SymPy flattens Max(a, Max(b, c)) into Max(a, b, c); a binary ufunc would take c as
-# its ``out`` argument, so two-argument rows are folded over all arguments instead.
+# column so compiled functions follow the table (maximum, relu, Abs, sign) and accept
+# complex input for the complex step. SymPy's own n-ary Max and Min (in a user's SymPy
+# expression) are folded over their arguments: a binary ufunc would take a third
+# argument as its ``out``.
 def _folded(binary: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     return lambda *args: functools.reduce(binary, args)
 
 
 _NUMPY_NAMESPACE: dict[str, Any] = {
-    row.sympy.__name__: row.numpy if row.arity == 1 else _folded(row.numpy)
-    for row in ops.PRIMITIVES.values()
-    if isinstance(row.sympy, type)
+    "Max": _folded(np.maximum),
+    "Min": _folded(np.minimum),
+    **{name: row.numpy for name, row in ops.SYMPY_CLASSES.items()},
 }
 
 
@@ -159,8 +160,9 @@ class Function:
                 raise ValueError(
                     f"expression uses {sorted(missing)} beyond variables {[s.name for s in syms]}"
                 )
-        # Use our real symbols even when the caller built the expression with plain ones.
-        expr = expr.xreplace(
+        # Use our real symbols even when the caller built the expression with plain ones,
+        # and binary maximum/minimum for SymPy's Max/Min (their ties follow ops.py).
+        expr = normalize_minmax(expr).xreplace(
             {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
         )
         syms = tuple(symbol(s.name) for s in syms)
@@ -205,6 +207,10 @@ class Function:
     ) -> Function:
         """Wrap a plain NumPy callable; without ``expr`` there is no ground truth for it."""
         names = ["x"] if ndim == 1 else [f"x{i}" for i in range(ndim)]
+        if expr is not None:  # diffkit's real symbols, as from_expr makes them
+            expr = normalize_minmax(sympy.sympify(expr)).xreplace(
+                {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+            )
         return cls(
             name=name or str(getattr(fn, "__name__", "f")),
             numpy=fn,

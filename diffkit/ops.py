@@ -20,9 +20,13 @@ sigmoid, ...), used by the scalar ``Value`` for its forward values; ``None`` whe
 no such function is worth having (``maximum``/``minimum``: the builtins' NaN
 handling differs from NumPy's).
 
-Conventions at kinks, shared by every backend that uses this table: the derivative
-of ``abs``, ``relu``, ``maximum`` and ``minimum`` at a tie is 0 (a valid subgradient),
-and ``sign`` has derivative 0 everywhere.
+Conventions at kinks, shared by every backend that uses this table (and by the
+SymPy classes of ``kink_functions.py``, so the symbolic backend and the ground truth
+follow them too): ``abs'(0) = 0`` and ``relu'(0) = 0``; at a tie ``maximum(a, b)`` and
+``minimum(a, b)`` give each argument half of the gradient, so ``maximum(x, x)' = 1``
+and every tie gets a valid subgradient (torch's and jax's rule too). Step functions
+(``sign``, ``floor``, ``ceil``, ``trunc``, ``rint``, and the jumps of ``remainder``)
+have derivative 0 wherever they are differentiated.
 """
 
 from __future__ import annotations
@@ -38,7 +42,17 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
-__all__ = ["PRIMITIVES", "Primitive", "UnknownPrimitiveError", "function_names", "get"]
+from . import kink_functions
+
+__all__ = [
+    "PRIMITIVES",
+    "SYMPY_CLASSES",
+    "UFUNCS",
+    "Primitive",
+    "UnknownPrimitiveError",
+    "function_names",
+    "get",
+]
 
 Partials = Callable[..., tuple[Any, ...]]
 
@@ -61,6 +75,9 @@ class Primitive:
     # for rows where computing only the needed one, fused with g, saves passes over
     # large arrays (x ** 2 needs no log x, and g * 2x is one new array, not three).
     per_argument_vjp: tuple[Callable[..., Any], ...] | None = None
+    # Further NumPy ufuncs the row stands for (np.fabs beside np.absolute, np.degrees
+    # beside np.rad2deg): dispatch maps each of them to this row.
+    ufuncs: tuple[Callable[..., Any], ...] = field(default=())
     # What the derivative rule reads, given which arguments need a gradient:
     # saves(needs) -> (per argument, whether the output). Reverse mode keeps only
     # these values alive; None means everything.
@@ -204,6 +221,106 @@ def _step(condition: Any) -> Any:
     return condition * 1.0
 
 
+def _share(wins: Any, tie: Any) -> Any:
+    # 1 where the argument is the larger (smaller) one, 1/2 at a tie, 0 elsewhere: the
+    # weights of the two arguments sum to 1, a subgradient of max (min) at every tie.
+    return wins * 1.0 + tie * 0.5
+
+
+def _maximum_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    tie = a == b
+    return _share(a > b, tie), _share(b > a, tie)
+
+
+def _minimum_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    tie = a == b
+    return _share(a < b, tie), _share(b < a, tie)
+
+
+def _isnan(x: Any) -> Any:
+    return x != x  # nan is the one value unequal to itself; cheap on floats and tensors
+
+
+def _only(a: Any, b: Any) -> Any:
+    # 1.0 where a is a number and b is nan: np.fmax(a, nan) = a, so all of g goes to a
+    if _is_py_number(a) and _is_py_number(b):
+        return float(b != b and a == a)
+    return _step(np.logical_and(_isnan(b), np.logical_not(_isnan(a))))
+
+
+def _fmax_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    # np.fmax ignores a nan argument: the other one is the result, and gets the gradient.
+    da, db = _maximum_partials(a, b, out)
+    return da + _only(a, b), db + _only(b, a)
+
+
+def _fmin_partials(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    da, db = _minimum_partials(a, b, out)
+    return da + _only(a, b), db + _only(b, a)
+
+
+def _safe_ratio(a: Any, out: Any) -> Any:
+    # a / out, and 0 where out is 0 (hypot at the origin: 0 is a subgradient of the
+    # norm there), without dividing by zero in either branch (that would be NaN for
+    # a recorded pass that differentiates this rule again).
+    if _is_py_number(a) and _is_py_number(out):
+        return a / out if out else 0.0
+    zero = out == 0
+    return np.where(zero, 0.0, a / np.where(zero, 1.0, out))
+
+
+def _floor_quotient(a: Any, b: Any) -> Any:
+    # floor(a / b), the integer part np.remainder subtracts: a % b = a - b floor(a / b).
+    if _is_py_number(a) and _is_py_number(b) and b != 0:
+        return float(math.floor(a / b))
+    return np.floor(np.true_divide(a, b))
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_exp2 = _elementwise(np.exp2, lambda x: 2.0**x)
+
+
+def _logaddexp2_scalar(a: float, b: float) -> float:
+    # max(a, b) + log2(1 + 2^-|a - b|): the power never overflows.
+    top = max(a, b)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log1p(2.0 ** -abs(a - b)) / _LN2
+
+
+def _trunc_quotient(a: Any, b: Any) -> Any:
+    # trunc(a / b), the integer part np.fmod subtracts: fmod(a, b) = a - b trunc(a / b).
+    if _is_py_number(a) and _is_py_number(b) and b != 0:
+        return float(math.trunc(a / b))
+    return np.trunc(np.true_divide(a, b))
+
+
+def _sign_of(b: Any) -> Any:
+    # copysign(1, b): +1 for b >= +0, -1 for b <= -0 (the sign bit, not np.sign)
+    if _is_py_number(b):
+        return math.copysign(1.0, b)
+    return np.copysign(1.0, b)
+
+
+def _copysign_sympy(a: Any, b: Any) -> Any:
+    return sympy.Abs(a) * (2 * sympy.Heaviside(b, 1) - 1)
+
+
+def _trunc_sympy(x: Any) -> Any:
+    return sympy.sign(x) * kink_functions.floor(sympy.Abs(x))
+
+
+def _cbrt_sympy(x: Any) -> Any:
+    # the real cube root (x**(1/3) is the principal, complex, one for x < 0)
+    return sympy.sign(x) * sympy.Abs(x) ** sympy.Rational(1, 3)
+
+
+def _zero_partial(*args: Any) -> tuple[Any, ...]:
+    # a step function: derivative 0 in every argument (args: the arguments, then out)
+    return (0.0,) * (len(args) - 1)
+
+
 def _pow_partials_scalar(a: float, b: float, out: float) -> tuple[float, float] | None:
     # The Python-number path of _pow_partials; None where math refuses (0 to a negative
     # power, a negative base to a fractional power, overflow) and NumPy must decide.
@@ -222,9 +339,17 @@ def _pow_partials_scalar(a: float, b: float, out: float) -> tuple[float, float] 
 
 def _pow_base_partial(a: Any, b: Any, out: Any) -> Any:
     # d(a^b)/da = b a^(b-1); at a = b = 0 that is 0 * inf, where the derivative of a^0 = 1
-    # is 0.
+    # is 0. A zero exponent never touches a (a constant one gives the constant 0): in a
+    # recorded pass, the unused branch of a where still has its own derivative taken,
+    # and 0 * inf there would be NaN in the Hessian.
+    if isinstance(b, int | float | np.number):
+        if b == 0:
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return b * np.power(a, b - 1.0)
+    zero = b == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+        return np.where(zero, 0.0, b * np.power(np.where(zero, 1.0, a), b - 1.0))
 
 
 def _pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
@@ -313,6 +438,7 @@ _ROWS: tuple[Primitive, ...] = (
         ("pow",),
         scalar=math.pow,
         per_argument_vjp=(_pow_base_vjp, lambda g, a, b, out: g * _pow_exponent_partial(a, b, out)),
+        ufuncs=(np.float_power,),
         saves=lambda needs: ((True, True), needs[1]),
     ),
     # elementary functions
@@ -390,6 +516,7 @@ _ROWS: tuple[Primitive, ...] = (
         sympy.Abs,
         lambda x, out: (_sign(x),),
         aliases=("absolute", "fabs"),
+        ufuncs=(np.fabs,),
         smooth=False,
         scalar=math.fabs,
         saves=_reads_arguments,
@@ -483,7 +610,7 @@ _ROWS: tuple[Primitive, ...] = (
         "relu",
         1,
         _relu,
-        lambda x: sympy.Max(x, 0),
+        kink_functions.relu,
         lambda x, out: (_step(x > 0),),
         smooth=False,
         scalar=_relu_scalar,
@@ -503,21 +630,295 @@ _ROWS: tuple[Primitive, ...] = (
         "maximum",
         2,
         np.maximum,
-        sympy.Max,
-        lambda a, b, out: (_step(a > b), _step(b > a)),
+        kink_functions.maximum,
+        _maximum_partials,
         aliases=("max",),
         smooth=False,
         saves=_reads_arguments,
+        doc="at a tie each argument gets half the gradient",
     ),
     Primitive(
         "minimum",
         2,
         np.minimum,
-        sympy.Min,
-        lambda a, b, out: (_step(a < b), _step(b < a)),
+        kink_functions.minimum,
+        _minimum_partials,
         aliases=("min",),
         smooth=False,
         saves=_reads_arguments,
+        doc="at a tie each argument gets half the gradient",
+    ),
+    Primitive(
+        "fmax",
+        2,
+        np.fmax,
+        kink_functions.maximum,
+        _fmax_partials,
+        smooth=False,
+        saves=_reads_arguments,
+        doc="np.maximum that ignores a nan argument",
+    ),
+    Primitive(
+        "fmin",
+        2,
+        np.fmin,
+        kink_functions.minimum,
+        _fmin_partials,
+        smooth=False,
+        saves=_reads_arguments,
+        doc="np.minimum that ignores a nan argument",
+    ),
+    Primitive(
+        "square",
+        1,
+        np.square,
+        lambda x: x**2,
+        lambda x, out: (2.0 * x,),
+        scalar=lambda x: x * x,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "reciprocal",
+        1,
+        np.reciprocal,
+        lambda x: 1 / x,
+        lambda x, out: (-(out * out),),
+        scalar=lambda x: 1.0 / x,
+        saves=_reads_output,
+    ),
+    Primitive(
+        "log2",
+        1,
+        np.log2,
+        lambda x: sympy.log(x, 2),
+        lambda x, out: (1.0 / (_LN2 * x),),
+        scalar=math.log2,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "log10",
+        1,
+        np.log10,
+        lambda x: sympy.log(x, 10),
+        lambda x, out: (1.0 / (_LN10 * x),),
+        scalar=math.log10,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "exp2",
+        1,
+        np.exp2,
+        lambda x: 2**x,
+        lambda x, out: (_LN2 * out,),
+        scalar=lambda x: 2.0**x,
+        saves=_reads_output,
+    ),
+    Primitive(
+        "logaddexp2",
+        2,
+        np.logaddexp2,
+        lambda a, b: sympy.log(2**a + 2**b, 2),
+        # 2^(a - out) = 2^a / (2^a + 2^b): never overflows, since out >= max(a, b)
+        lambda a, b, out: (_exp2(a - out), _exp2(b - out)),
+        doc="log2(2^a + 2^b) without overflow",
+        scalar=_logaddexp2_scalar,
+    ),
+    Primitive(
+        "arctan2",
+        2,
+        np.arctan2,
+        sympy.atan2,
+        lambda y, x, out: (x / (x * x + y * y), -y / (x * x + y * y)),
+        aliases=("atan2",),
+        scalar=math.atan2,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "hypot",
+        2,
+        np.hypot,
+        lambda a, b: sympy.sqrt(a**2 + b**2),
+        lambda a, b, out: (_safe_ratio(a, out), _safe_ratio(b, out)),
+        scalar=math.hypot,
+        doc="sqrt(a^2 + b^2) without overflow; at the origin the derivative is taken as 0",
+    ),
+    Primitive(
+        "arcsinh",
+        1,
+        np.arcsinh,
+        sympy.asinh,
+        lambda x, out: (1.0 / _sqrt(x * x + 1.0),),
+        aliases=("asinh",),
+        scalar=math.asinh,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "arccosh",
+        1,
+        np.arccosh,
+        sympy.acosh,
+        lambda x, out: (1.0 / _sqrt((x - 1.0) * (x + 1.0)),),
+        aliases=("acosh",),
+        scalar=math.acosh,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "arctanh",
+        1,
+        np.arctanh,
+        sympy.atanh,
+        lambda x, out: (1.0 / ((1.0 - x) * (1.0 + x)),),
+        aliases=("atanh",),
+        scalar=math.atanh,
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "deg2rad",
+        1,
+        np.deg2rad,
+        lambda x: x * sympy.pi / 180,
+        lambda x, out: (math.pi / 180.0,),
+        aliases=("radians",),
+        ufuncs=(np.radians,),
+        scalar=math.radians,
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "rad2deg",
+        1,
+        np.rad2deg,
+        lambda x: x * 180 / sympy.pi,
+        lambda x, out: (180.0 / math.pi,),
+        aliases=("degrees",),
+        ufuncs=(np.degrees,),
+        scalar=math.degrees,
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "cbrt",
+        1,
+        np.cbrt,
+        _cbrt_sympy,
+        lambda x, out: (1.0 / (3.0 * out * out),),
+        scalar=math.cbrt,
+        saves=_reads_output,
+    ),
+    Primitive(
+        "remainder",
+        2,
+        np.remainder,
+        lambda a, b: a - b * kink_functions.floor(a / b),
+        lambda a, b, out: (1.0, -_floor_quotient(a, b)),
+        aliases=("mod",),
+        smooth=False,
+        scalar=lambda a, b: a % b,
+        doc="a % b = a - b floor(a / b), with the sign of b; its jumps count as steps",
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "fmod",
+        2,
+        np.fmod,
+        lambda a, b: a - b * _trunc_sympy(a / b),
+        lambda a, b, out: (1.0, -_trunc_quotient(a, b)),
+        smooth=False,
+        scalar=math.fmod,
+        doc="a - b trunc(a / b), with the sign of a (C's fmod); its jumps count as steps",
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "copysign",
+        2,
+        np.copysign,
+        _copysign_sympy,
+        lambda a, b, out: (_sign(a) * _sign_of(b), 0.0),
+        smooth=False,
+        scalar=math.copysign,
+        doc="|a| with the sign of b; a step in b",
+        saves=_reads_arguments,
+    ),
+    Primitive(
+        "heaviside",
+        2,
+        np.heaviside,
+        sympy.Heaviside,
+        _zero_partial,
+        smooth=False,
+        doc="the step function, h0 at 0: derivative 0",
+        scalar=lambda x, h: x if x != x else (0.0 if x < 0 else h if x == 0 else 1.0),
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "floor_divide",
+        2,
+        np.floor_divide,
+        lambda a, b: kink_functions.floor(a / b),
+        _zero_partial,
+        smooth=False,
+        scalar=lambda a, b: a // b,
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "floor",
+        1,
+        np.floor,
+        kink_functions.floor,
+        _zero_partial,
+        smooth=False,
+        scalar=lambda x: float(math.floor(x)),
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "ceil",
+        1,
+        np.ceil,
+        kink_functions.ceiling,
+        _zero_partial,
+        aliases=("ceiling",),
+        smooth=False,
+        scalar=lambda x: float(math.ceil(x)),
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "trunc",
+        1,
+        np.trunc,
+        _trunc_sympy,
+        _zero_partial,
+        smooth=False,
+        scalar=lambda x: float(math.trunc(x)),
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "rint",
+        1,
+        np.rint,
+        kink_functions.rint,
+        _zero_partial,
+        smooth=False,
+        scalar=lambda x: float(round(x)),
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "positive",
+        1,
+        np.positive,
+        lambda x: x,
+        lambda x, out: (1.0,),
+        "operator",
+        scalar=operator.pos,
+        saves=_reads_nothing,
+    ),
+    Primitive(
+        "conjugate",
+        1,
+        np.conjugate,
+        sympy.conjugate,
+        lambda x, out: (1.0,),
+        aliases=("conj",),
+        scalar=lambda x: x,
+        doc="the identity on real numbers (diffkit differentiates real functions)",
+        saves=_reads_nothing,
     ),
 )
 
@@ -525,6 +926,31 @@ PRIMITIVES: Mapping[str, Primitive] = MappingProxyType({row.name: row for row in
 _BY_ALIAS: Mapping[str, Primitive] = MappingProxyType(
     {alias: row for row in _ROWS for alias in (row.name, *row.aliases)}
 )
+UFUNCS: Mapping[Any, Primitive] = MappingProxyType(
+    {
+        ufunc: row
+        for row in _ROWS
+        for ufunc in (row.numpy, *row.ufuncs)
+        if isinstance(ufunc, np.ufunc)
+    }
+)
+"""Every NumPy ufunc that is a row of the table (``np.fabs`` too), to its row."""
+
+
+def _by_sympy_class() -> dict[str, Primitive]:
+    # Rows whose SymPy column is a class (sin, Abs, maximum, ...), by the class name; where
+    # several rows share a class (maximum and fmax), the row named like the class wins.
+    found: dict[str, Primitive] = {}
+    for row in _ROWS:
+        if isinstance(row.sympy, type):
+            name = row.sympy.__name__
+            if name not in found or row.name == name:
+                found[name] = row
+    return found
+
+
+SYMPY_CLASSES: Mapping[str, Primitive] = MappingProxyType(_by_sympy_class())
+"""SymPy class name -> the row it stands for (``sin`` -> sin, ``Abs`` -> abs, ``maximum``)."""
 
 
 def get(name: str) -> Primitive:

@@ -61,7 +61,6 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 import sympy
-from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from . import ops
 
@@ -93,11 +92,6 @@ precision anyway, and bounding it bounds what SymPy's exact arithmetic costs.
 MAX_DIGITS = 400
 """Longest run of digits in the text (a float64 has 17 significant digits; an integer
 below ``2**MAX_NUMBER_BITS`` has at most 309)."""
-
-MAX_MINMAX_ARGS = 8
-"""Most arguments of one SymPy ``Max``/``Min``. SymPy flattens ``maximum(a, maximum(b, c))``
-into ``Max(a, b, c)`` and compares every pair of arguments as it builds one, so building
-a nest of n costs about n**3 comparisons (a 30-deep nest takes seconds)."""
 
 MAX_EXPONENT = 1000
 """Largest ``|p|`` of a constant exponent ``b**p`` (also ``exp(p*log(b))``, which SymPy
@@ -577,10 +571,6 @@ class _Builder:
             self.fail(f"SymPy cannot build this ({exc})", node)
         self.check_result(result, node)
         self.check_exponentials(result, node)
-        if isinstance(result, MinMaxBase) and len(result.args) > MAX_MINMAX_ARGS:
-            self.fail(
-                f"maximum/minimum of {len(result.args)} arguments (limit {MAX_MINMAX_ARGS})", node
-            )
         return result
 
     def check_result(self, result: sympy.Expr, node: ast.AST) -> None:

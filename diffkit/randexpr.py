@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import sympy
 
-from . import ops
+from . import kink_functions, ops
 from .function import Function
 from .parse import symbol
 
@@ -81,10 +81,14 @@ GUARDS: dict[str, dict[int, tuple[_Guard, ...]]] = {
 _EXPONENTS = (2, 3, -1, -2, sympy.Rational(1, 2), sympy.Rational(3, 2))
 _CONSTANTS = (1, 2, 3, sympy.Rational(1, 2), sympy.Rational(3, 2))
 
-DEFAULT_OPS: tuple[str, ...] = tuple(
-    sorted(name for name in ops.PRIMITIVES if name not in ("negative",))
+DEFAULT_OPS: tuple[str, ...] = (
+    *("abs", "add", "arccos", "arcsin", "arctan", "cos", "cosh", "divide", "exp", "expm1"),
+    *("log", "log1p", "logaddexp", "maximum", "minimum", "multiply", "power", "relu"),
+    *("sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "subtract", "tan", "tanh"),
 )
-"""Every row of the table but unary minus (``subtract`` makes differences already)."""
+"""The rows a random tree draws from by default: the table as it was when studies began
+(every row but unary minus), written out so that a seed keeps naming the same trees as
+rows are added; pass ``ops=`` for others."""
 
 
 def _variables(count: int) -> tuple[sympy.Symbol, ...]:
@@ -268,7 +272,12 @@ def random_function(
 
 
 def _has_kink(expr: sympy.Expr) -> bool:
-    return bool(expr.has(sympy.Abs, sympy.sign, sympy.Max, sympy.Min, sympy.Heaviside))
+    return bool(
+        expr.has(sympy.Abs, sympy.sign, sympy.Heaviside, *_KINK_CLASSES, sympy.Max, sympy.Min)
+    )
+
+
+_KINK_CLASSES = (kink_functions.maximum, kink_functions.minimum, kink_functions.relu)
 
 
 def random_functions(

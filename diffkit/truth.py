@@ -21,6 +21,8 @@ import mpmath
 import numpy as np
 import sympy
 
+from . import kink_functions
+from .arrays.entries import ArrayEntry
 from .function import Function
 
 __all__ = [
@@ -50,25 +52,50 @@ def _expression(f: Function) -> sympy.Expr:
     return f.expr
 
 
+_STEPS = (sympy.sign, sympy.floor, sympy.ceiling, sympy.Heaviside, kink_functions.rint)
+
+
+def _is_step_derivative(e: sympy.Basic) -> bool:
+    """Derivative(floor(u), x), or SymPy's Subs(Derivative(floor(_xi), _xi), _xi, u)."""
+    if isinstance(e, sympy.Subs):
+        e = e.expr
+    return isinstance(e, sympy.Derivative) and isinstance(e.expr, _STEPS)
+
+
 def _settle_kinks(expr: sympy.Expr) -> sympy.Expr:
-    # SymPy differentiates Max(x, 0) into Heaviside(x), whose value at 0 is 1/2; diffkit's
-    # convention (ops.py) is derivative 0 at a tie, so pin Heaviside(0) to 0. Differentiating
-    # once more gives DiracDelta, which mpmath cannot evaluate; ops.py's rule for sign (and so
-    # for the derivative of a step) is 0 everywhere, so it becomes 0. Where SymPy cannot prove
-    # u real it leaves sign(u)' as Derivative(sign(u), x), which mpmath cannot print: also 0.
-    expr = expr.replace(
-        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
-        lambda e: sympy.S.Zero,
-    )
-    expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
-    return expr.replace(
-        lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0)
-    )
+    # The kink conventions of ops.py live in the SymPy classes of kink_functions (a tie of
+    # maximum is Heaviside(a - b, 1/2), relu' is Heaviside(x, 0)). What is left to settle:
+    # the derivative of a step function (sign, floor, Heaviside) is 0 everywhere, as in
+    # ops.py, where SymPy says DiracDelta (which mpmath cannot evaluate) or leaves it
+    # unevaluated (Derivative(sign(u), x) where it cannot prove u real).
+    if expr.has(sympy.Derivative):
+        expr = expr.replace(_is_step_derivative, lambda e: sympy.S.Zero)
+    if expr.has(sympy.DiracDelta):
+        expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+    return expr
+
+
+def mpmath_namespace(expr: sympy.Expr) -> dict[str, Any]:
+    """The mpmath implementations of diffkit's own SymPy functions that ``expr`` uses:
+    the kink conventions, and the opaque array functions the tracer made (``inv``, ...)."""
+    namespace: dict[str, Any] = dict(kink_functions.MPMATH)
+    for node in expr.atoms(ArrayEntry):
+        family = type(node)
+        namespace[family.__name__] = _entry_value(family)
+    return namespace
+
+
+def _entry_value(family: type[ArrayEntry]) -> Callable[..., Any]:
+    def value(k: Any, inputs: Any) -> Any:
+        return family.mpmath_call(*[mpmath.mpf(v) for v in inputs])[int(k)]
+
+    return value
 
 
 @lru_cache(maxsize=512)
 def _compiled(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...]) -> Callable[..., Any]:
-    return sympy.lambdify(variables, _settle_kinks(expr), modules="mpmath")
+    settled = _settle_kinks(expr)
+    return sympy.lambdify(variables, settled, modules=[mpmath_namespace(settled), "mpmath"])
 
 
 @lru_cache(maxsize=512)
@@ -170,7 +197,11 @@ def gradient(f: Function, x: Any) -> np.ndarray:
 def _compiled_all(
     exprs: tuple[sympy.Expr, ...], variables: tuple[sympy.Symbol, ...]
 ) -> Callable[..., Any]:
-    return sympy.lambdify(variables, [_settle_kinks(e) for e in exprs], modules="mpmath")
+    settled = [_settle_kinks(e) for e in exprs]
+    namespace: dict[str, Any] = {}
+    for e in settled:
+        namespace.update(mpmath_namespace(e))
+    return sympy.lambdify(variables, settled, modules=[namespace, "mpmath"])
 
 
 def _evaluate_all(
@@ -213,25 +244,42 @@ def jacobian(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], x: 
     return np.array([[_evaluate(_diff(e, ((v, 1),)), syms, point) for v in syms] for e in exprs])
 
 
-_KINKED = (sympy.Abs, sympy.sign, sympy.Heaviside)
+_ZERO_AT_KINK = (sympy.Abs, sympy.sign, sympy.Heaviside, kink_functions.relu)
+_INTEGER_JUMPS = (sympy.floor, sympy.ceiling)
+_TIES = (sympy.Max, sympy.Min, kink_functions.maximum, kink_functions.minimum)
 
 
 def on_kink(f: Function, x: Any) -> bool:
-    """Whether ``x`` lies where ``f`` is not differentiable: abs/sign/step at 0, a max/min tie.
+    """Whether ``x`` lies where ``f`` is not differentiable: abs/sign/relu/step at 0, a
+    max/min tie, a jump of floor/ceil/rint, the boundary of a piecewise condition.
 
-    There the derivative every backend returns is a convention (ops.py: 0 at a tie),
-    not a limit, so agreement statistics leave such points out. Evaluated exactly,
-    like the truth, so a point 1e-300 away from the kink is not on it.
+    There the derivative every backend returns is a convention (ops.py), not a limit,
+    so agreement statistics leave such points out. Evaluated exactly, like the truth,
+    so a point 1e-300 away from the kink is not on it.
     """
     if f.expr is None:
         return False
     point = np.asarray(x, dtype=float).reshape(-1)
+
+    def value(e: sympy.Expr) -> float:
+        return _evaluate(e, f.variables, point)
+
     for node in sympy.preorder_traversal(f.expr):
-        if isinstance(node, _KINKED):
-            if _evaluate(node.args[0], f.variables, point) == 0.0:
+        if isinstance(node, _ZERO_AT_KINK):
+            if value(node.args[0]) == 0.0:
                 return True
-        elif isinstance(node, (sympy.Max, sympy.Min)):
-            values = [_evaluate(arg, f.variables, point) for arg in node.args]
+        elif isinstance(node, _TIES):
+            values = [value(arg) for arg in node.args]
             if len(set(values)) < len(values):
                 return True
+        elif isinstance(node, _INTEGER_JUMPS):
+            if float(value(node.args[0])).is_integer():
+                return True
+        elif isinstance(node, kink_functions.rint):
+            if (float(value(node.args[0])) - 0.5).is_integer():
+                return True
+        elif (
+            isinstance(node, sympy.core.relational.Relational) and value(node.lhs - node.rhs) == 0.0
+        ):
+            return True
     return False

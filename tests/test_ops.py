@@ -51,6 +51,33 @@ SAMPLE_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
     "maximum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
     "minimum": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
     "logaddexp": ((0.7, -1.3), (-2.0, 1.5), (30.0, 3.5)),
+    "fmax": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+    "fmin": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+    "square": tuple((v,) for v in GENERAL),
+    "reciprocal": ((-1.7,), (0.4,), (2.2,)),
+    "log2": ((0.3,), (1.7,), (10.0,)),
+    "log10": ((0.3,), (1.7,), (10.0,)),
+    "exp2": tuple((v,) for v in GENERAL),
+    "logaddexp2": ((0.7, -1.3), (-2.0, 1.5), (30.0, 3.5)),
+    "arctan2": PAIRS,
+    "hypot": PAIRS,
+    "arcsinh": tuple((v,) for v in GENERAL),
+    "arccosh": ((1.2,), (2.5,), (10.0,)),
+    "arctanh": ((-0.9,), (-0.2,), (0.5,)),
+    "deg2rad": tuple((v,) for v in GENERAL),
+    "rad2deg": tuple((v,) for v in GENERAL),
+    "cbrt": tuple((v,) for v in GENERAL),
+    "remainder": ((5.3, 2.0), (-5.3, 2.0), (5.3, -2.0), (0.7, 1.9)),
+    "floor_divide": ((5.3, 2.0), (-5.3, 2.0), (5.3, -2.0), (0.7, 1.9)),
+    "floor": tuple((v,) for v in GENERAL),
+    "ceil": tuple((v,) for v in GENERAL),
+    "trunc": tuple((v,) for v in GENERAL),
+    "rint": tuple((v,) for v in GENERAL),
+    "positive": tuple((v,) for v in GENERAL),
+    "fmod": ((5.3, 2.0), (-5.3, 2.0), (5.3, -2.0), (0.7, 1.9)),
+    "copysign": ((0.7, -1.3), (-2.0, 1.5), (3.0, 3.5)),
+    "heaviside": ((0.7, 0.5), (-2.0, 0.5), (3.0, 1.0)),
+    "conjugate": tuple((v,) for v in GENERAL),
 }
 
 RTOL = 1e-12
@@ -108,7 +135,8 @@ def test_partials_match_sympy_diff(name: str) -> None:
     row = ops.PRIMITIVES[name]
     symbols = _symbols(row.arity)
     expr = row.sympy(*symbols)
-    derivatives = [sympy.diff(expr, s) for s in symbols]
+    # step functions (sign, Heaviside) differentiate to 0 by the table's convention
+    derivatives = [truth._settle_kinks(sympy.diff(expr, s)) for s in symbols]
     for point in SAMPLE_POINTS[name]:
         args = tuple(np.float64(v) for v in point)
         partials = row.partials(*args, row.numpy(*args))
@@ -178,12 +206,25 @@ def test_sign_derivative_is_zero_everywhere() -> None:
     np.testing.assert_array_equal(partial, np.zeros_like(x))
 
 
-@pytest.mark.parametrize("name", ["maximum", "minimum"])
-def test_ties_give_zero_to_both_arguments(name: str) -> None:
+@pytest.mark.parametrize("name", ["maximum", "minimum", "fmax", "fmin"])
+def test_ties_split_the_gradient_so_maximum_of_x_and_x_has_derivative_one(name: str) -> None:
     row = ops.get(name)
     a = b = np.float64(1.5)
     da, db = row.partials(a, b, row.numpy(a, b))
-    assert (float(da), float(db)) == (0.0, 0.0)
+    assert (float(da), float(db)) == (0.5, 0.5)
+    for x in (1.5, np.array([1.5, -2.0])):  # the Python-float path and the array path
+        assert np.all(dk.grad(lambda v: np.sum(row.numpy(v, v)))(x) == 1.0)
+
+
+@pytest.mark.parametrize(("name", "nan_first"), [("fmax", True), ("fmax", False), ("fmin", True)])
+def test_fmax_gives_the_gradient_to_the_argument_that_is_not_nan(
+    name: str, nan_first: bool
+) -> None:
+    row = ops.get(name)
+    for a in (2.0, np.float64(2.0)):
+        args = (math.nan, a) if nan_first else (a, math.nan)
+        partials = row.partials(*args, row.numpy(*args))
+        assert [float(p) for p in partials] == ([0.0, 1.0] if nan_first else [1.0, 0.0])
 
 
 def test_power_partial_in_exponent_is_zero_at_zero_base() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import sys
 import weakref
 
@@ -129,7 +130,8 @@ def test_boolean_masks_and_slices():
         ),
         (lambda v: v @ v, [1.0, 2.0], [2.0, 4.0]),
         (lambda v: np.dot(v, np.array([3.0, 4.0])), [1.0, 2.0], [3.0, 4.0]),
-        (lambda v: np.sum(np.maximum(v, 0.0)), [-1.0, 0.0, 2.0], [0.0, 0.0, 1.0]),
+        # a tie of maximum splits the gradient: half to v, half to the constant
+        (lambda v: np.sum(np.maximum(v, 0.0)), [-1.0, 0.0, 2.0], [0.0, 0.5, 1.0]),
         (lambda v: np.sum(np.abs(v)), [-1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]),
     ],
 )
@@ -199,18 +201,23 @@ def test_functions_that_ignore_their_input_have_zero_gradient():
 @pytest.mark.parametrize(
     ("f", "name"),
     [
-        (lambda v: np.sum(np.fft.fft(v).real), "fft"),
-        (lambda v: np.sum(np.sort(v)), "sort"),
-        (lambda v: np.sum(np.cumsum(v)), "cumsum"),
-        (lambda v: np.sum(np.arctan2(v, 1.0)), "arctan2"),
-        (lambda v: np.sum(np.array([v[0], v[1]])), "np.array"),
+        (lambda v: np.sum(np.fft.fft(v).real), "np.fft.fft"),
+        (lambda v: np.linalg.qr(np.outer(v, v))[0][0, 0], "np.linalg.qr"),
+        (lambda v: np.sum(np.convolve(v, v)), "np.convolve"),
+        (lambda v: np.sum(np.frexp(v)[0]), "np.frexp"),
+        (lambda v: np.sum(np.sum(v, dtype=np.float32)), "np.sum with dtype"),
+        (lambda v: np.add.reduce(v), "np.add.reduce"),
     ],
 )
-def test_unsupported_numpy_calls_raise_a_type_error_naming_the_call(f, name):
-    with pytest.raises(UnsupportedOperationError, match=name) as info:
+def test_unsupported_numpy_calls_raise_a_short_type_error_naming_the_call(f, name):
+    """The call as the user wrote it, and which backends can do it, in under 300 characters."""
+    with pytest.raises(UnsupportedOperationError) as info:
         grad(f)(np.array([1.0, 2.0]))
+    message = str(info.value)
     assert isinstance(info.value, TypeError)
-    assert "supported:" in str(info.value)
+    assert name in message
+    assert '"fd"' in message
+    assert len(message) < 300
 
 
 def test_in_place_assignment_is_refused():
@@ -273,7 +280,8 @@ def test_results_are_deterministic():
 UNARY = sorted(
     n
     for n, row in ops.PRIMITIVES.items()
-    if row.arity == 1 and row.kind == "function" and row.smooth
+    # arccosh is defined on [1, inf) only, outside the (-0.9, 0.9) arguments are squashed into
+    if row.arity == 1 and row.kind == "function" and row.smooth and n != "arccosh"
 )
 
 
@@ -408,3 +416,32 @@ def test_the_graph_keeps_only_the_values_its_derivatives_read():
     g = grad(lambda v: np.sum(v + 1.0) + np.sum(np.tanh(v)))(np.ones(3))
     np.testing.assert_allclose(g, 1.0 + (1 - np.tanh(1.0) ** 2))
     assert float(y) > 0
+
+
+def _stored_into_zeros(v):
+    z = np.zeros(3)
+    z[0] = v[0]  # NumPy converts the tensor to a float: the path through v[0] would be lost
+    return np.sum(z * v)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda v: math.exp(v[0]) + np.sum(v),
+        lambda v: float(v[0]) * np.sum(v),
+        _stored_into_zeros,
+    ],
+    ids=["math.exp", "float", "stored-into-np.zeros"],
+)
+def test_a_value_that_would_lose_its_derivative_is_refused_not_dropped(f):
+    """Each of these once gave a gradient silently missing a term."""
+    for backend in (dk.ReverseMode(), dk.Symbolic()):
+        with pytest.raises(TypeError, match="float\\(\\)") as info:
+            backend.gradient(f, np.array([0.5, 1.0, 2.0]))
+        assert len(str(info.value)) < 300
+        assert '"fd"' in str(info.value)
+
+
+def test_float_of_a_tensor_outside_a_differentiated_function_is_its_value():
+    loss = np.sum(Tensor(np.array([1.0, 2.0])) ** 2)
+    assert float(loss) == 5.0  # a training loop's float(loss), as in torch

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy
 
-from diffkit import truth
+from diffkit import kink_functions, truth
 from diffkit.function import Function
 from diffkit.parse import symbol
 from diffkit.truth import NoExpressionError
@@ -141,16 +141,22 @@ def test_value_outside_the_real_domain_is_nan() -> None:
 
 
 def test_kink_convention_derivative_is_zero_at_the_tie() -> None:
-    """ops.py: abs and relu have derivative 0 at 0; elsewhere the usual one-sided slopes."""
+    """ops.py: abs and relu have derivative 0 at 0; a tie of maximum splits the gradient."""
     pts = np.array([-1.0, 0.0, 2.0])
-    relu = Function.from_expr(sympy.Max(x, 0))
+    relu = Function.from_expr(kink_functions.relu(x))
     np.testing.assert_array_equal(truth.derivative(relu, pts, 1), [0.0, 0.0, 1.0])
+    for maximum in (kink_functions.maximum(x, 0), sympy.Max(x, 0)):  # SymPy's Max: the same
+        np.testing.assert_array_equal(
+            truth.derivative(Function.from_expr(maximum), pts, 1), [0.0, 0.5, 1.0]
+        )
     np.testing.assert_array_equal(
         truth.derivative(Function.from_expr(sympy.Abs(x)), pts, 1), [-1.0, 0.0, 1.0]
     )
 
 
-@pytest.mark.parametrize("expr", [sympy.Max(x, 0), sympy.Abs(x)], ids=["relu", "abs"])
+@pytest.mark.parametrize(
+    "expr", [kink_functions.relu(x), sympy.Max(x, 0), sympy.Abs(x)], ids=["relu", "max", "abs"]
+)
 @pytest.mark.parametrize("n", [2, 3])
 def test_higher_derivatives_of_a_kink_follow_the_sign_convention(expr: sympy.Expr, n: int) -> None:
     """ops.py: sign (a kink's slope) has derivative 0 everywhere, so SymPy's DiracDelta is 0."""

@@ -319,6 +319,33 @@ SCALAR_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
     "maximum": ((0.7, -1.3), (3.0, 3.0)),
     "minimum": ((0.7, -1.3), (3.0, 3.0)),
     "logaddexp": ((0.7, -1.3), (-2.0, 1.5), (30.0, 3.5)),
+    "fmax": ((0.7, -1.3), (3.0, 3.0)),
+    "fmin": ((0.7, -1.3), (3.0, 3.0)),
+    "square": ((-1.7,), (0.4,)),
+    "reciprocal": ((-1.7,), (0.4,)),
+    "log2": ((0.3,), (10.0,)),
+    "log10": ((0.3,), (10.0,)),
+    "exp2": ((-1.7,), (2.2,)),
+    "logaddexp2": ((0.7, -1.3), (-2.0, 1.5), (30.0, 3.5)),
+    "arctan2": ((0.7, -1.3), (-2.0, 1.5)),
+    "hypot": ((0.7, -1.3), (-2.0, 1.5), (0.0, 0.0)),
+    "arcsinh": ((-1.7,), (0.4,)),
+    "arccosh": ((1.2,), (10.0,)),
+    "arctanh": ((-0.9,), (0.5,)),
+    "deg2rad": ((-1.7,), (0.4,)),
+    "rad2deg": ((-1.7,), (0.4,)),
+    "cbrt": ((-1.7,), (0.4,)),
+    "remainder": ((5.3, 2.0), (-5.3, 2.0), (5.3, -2.0)),
+    "floor_divide": ((5.3, 2.0), (-5.3, 2.0)),
+    "floor": ((-1.7,), (0.4,)),
+    "ceil": ((-1.7,), (0.4,)),
+    "trunc": ((-1.7,), (0.4,)),
+    "rint": ((-1.5,), (0.5,), (2.2,)),
+    "positive": ((-1.7,), (0.4,)),
+    "fmod": ((5.3, 2.0), (-5.3, 2.0)),
+    "copysign": ((0.7, -1.3), (-2.0, 1.5)),
+    "heaviside": ((0.7, 0.5), (-2.0, 0.5), (0.0, 0.3)),
+    "conjugate": ((-1.7,), (0.4,)),
 }
 
 
@@ -330,7 +357,7 @@ def test_every_row_has_scalar_points() -> None:
 def test_scalar_column_agrees_with_numpy_column(name: str) -> None:
     row = ops.PRIMITIVES[name]
     if row.scalar is None:
-        assert name in ("maximum", "minimum")  # builtins' NaN handling differs from NumPy's
+        assert name in ("maximum", "minimum", "fmax", "fmin")  # builtins' NaN handling differs
         return
     for point in SCALAR_POINTS[name]:
         fast = row.scalar(*point)

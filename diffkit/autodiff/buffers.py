@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..arrays.rule import spread
 
 __all__ = [
     "MIN_BYTES",
@@ -138,14 +139,6 @@ _SAME_DTYPE = frozenset(
 _EXACT = frozenset(
     {np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.square}
 )
-
-
-def spread(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A read-only view with every element at the 0-d ``value``: np.broadcast_to without
-    its Python-level checks (a few microseconds, which small gradients notice)."""
-    view = np.ndarray(shape, dtype=value.dtype, buffer=value, strides=(0,) * len(shape))
-    view.flags.writeable = False
-    return view
 
 
 def _on_constants(ufunc: Any, operands: list[Any]) -> np.ndarray | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays.creation import numpy_entry_points
 from . import buffers
 from .tensor import Node, Shaped, Tensor
 from .vjps import IndexedCotangent
@@ -191,10 +192,34 @@ def _zeros(x: Tensor, batch: tuple[int, ...] = ()) -> np.ndarray:
     return np.zeros(batch + x.shape, dtype=x.dtype)
 
 
+def _call(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, leaf: Any) -> Any:
+    """f(*args) with ``leaf`` in place of args[argnum], ``np.array`` & co. keeping tensors."""
+    with numpy_entry_points():
+        return f(*args[:argnum], leaf, *args[argnum + 1 :])
+
+
 def _output(out: Any, f: Callable[..., Any]) -> Tensor | None:
+    """f's result as one tensor; None when it is a constant (f does not depend on x).
+
+    Several outputs (a tuple or list, such as ``eigh``'s) count as one vector, each
+    flattened, in order.
+    """
     if isinstance(out, Tensor):
         return out
-    if np.ndim(out) == 0 or isinstance(out, np.ndarray):
+    if isinstance(out, list | tuple) and out:
+        parts = [_output(o, f) for o in out]
+        if all(p is None for p in parts):
+            return None
+        pieces = [
+            np.reshape(p if p is not None else np.asarray(o, dtype=float), (-1,))
+            for p, o in zip(parts, out, strict=True)
+        ]
+        return np.concatenate(pieces)  # type: ignore[return-value]
+    if (
+        isinstance(out, np.ndarray | np.number | float | int)
+        and not isinstance(out, bool)
+        and np.asarray(out).dtype.kind in "biuf"
+    ):
         return None  # f does not depend on its argument: the derivative is zero
     raise TypeError(
         f"{getattr(f, '__name__', 'f')} returned {type(out).__name__}, not an array or a number"
@@ -205,7 +230,7 @@ def _gradient_at(
     f: Callable[..., Any], args: tuple[Any, ...], argnum: int, leaf: Tensor, create_graph: bool
 ) -> tuple[Any, Any]:
     """f(*args) with ``leaf`` in place of args[argnum], and its gradient with respect to the leaf."""
-    out = f(*args[:argnum], leaf, *args[argnum + 1 :])
+    out = _call(f, args, argnum, leaf)
     node = _output(out, f)
     if node is None:
         return out, _zeros(leaf)
@@ -254,9 +279,10 @@ def jacobian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
 
     def evaluate(*args: Any) -> Any:
         leaf = _leaf(args[argnum])
-        node = _output(f(*args[:argnum], leaf, *args[argnum + 1 :]), f)
+        out = _call(f, args, argnum, leaf)
+        node = _output(out, f)
         if node is None:
-            return _zeros(leaf, np.shape(f(*args)))
+            return _zeros(leaf, np.shape(out))
         rows = backward(node, _batched_identity(node.shape, node.dtype), wrt=(leaf,)).get(
             id(leaf._node)
         )
@@ -287,7 +313,7 @@ def derivative(f: Callable[..., Any], n: int = 1) -> Callable[[Any], Any]:
 
     def evaluate(x: Any) -> Any:
         leaf = _leaf(x)
-        current: Any = f(leaf)
+        current: Any = _output(_call(f, (x,), 0, leaf), f)
         for order in range(1, n + 1):
             node = current if isinstance(current, Tensor) else None
             if node is None:

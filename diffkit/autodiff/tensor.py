@@ -1,15 +1,16 @@
 """The tensor: a NumPy array that records how it was computed.
 
 A ``Tensor`` wraps an ndarray and speaks NumPy's dispatch protocols, so plain NumPy
-code (``np.sin(x)``, ``x @ w``, ``np.sum(x[1:] ** 2)``) builds a graph when handed
-tensors. Each node keeps its arguments, its op and a vector-Jacobian product
-(VJP): elementwise ops take theirs from the rows of ``ops.py``; structural ops
-(sums, reshapes, indexing, matmul, ...) from ``vjps.py``. A node holds no closure
-and no reference to its consumers, so a dropped graph is freed by reference
-counting alone, with no work for the garbage collector.
+code (``np.sin(x)``, ``x @ w``, ``np.sum(x[1:] ** 2)``, ``np.linalg.norm(x)``) builds a
+graph when handed tensors. Each node keeps its arguments, its op and a
+vector-Jacobian product (VJP): elementwise ops take theirs from the rows of
+``ops.py``, everything else from the array-level table (``diffkit.arrays``, read in
+``table.py``), and indexing from ``vjps.py``. A node holds no closure and no
+reference to its consumers, so a dropped graph is freed by reference counting
+alone, with no work for the garbage collector.
 
-Anything NumPy does to a tensor that is not in the tables below raises a
-``TypeError`` that names the call and lists what is supported: a silently wrong
+Anything NumPy does to a tensor that is in neither table raises a ``TypeError`` that
+names the call as the user wrote it and which backends can do it: a silently wrong
 gradient is never an option.
 """
 
@@ -23,9 +24,20 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from . import buffers, vjps
+from ..arrays import rule_for, supported_names
+from ..arrays.creation import running_user_code
+from ..arrays.methods import ArrayMethods
+from ..arrays.rule import ArrayRule, NotDifferentiable
+from . import buffers, table, vjps
 
-__all__ = ["Node", "Shaped", "Tensor", "UnsupportedOperationError", "supported_operations"]
+__all__ = [
+    "Node",
+    "Shaped",
+    "Tensor",
+    "UnsupportedOperationError",
+    "plain",
+    "supported_operations",
+]
 
 # Creation order of nodes: backward visits them in reverse, which is a topological
 # order (a node is always created after its arguments) and makes sums deterministic.
@@ -35,10 +47,8 @@ _order = itertools.count()
 _POOL_BYTES = buffers.MIN_BYTES
 
 # ufunc -> primitive row, from the table itself: no second list of primitives here.
-_UFUNC_ROWS: dict[Any, ops.Primitive] = {
-    row.numpy: row for row in ops.PRIMITIVES.values() if isinstance(row.numpy, np.ufunc)
-}
-# ufuncs whose result carries no gradient: comparisons, predicates, rounding.
+_UFUNC_ROWS: dict[Any, ops.Primitive] = dict(ops.UFUNCS)
+# ufuncs whose result carries no gradient: comparisons and predicates.
 _NON_DIFFERENTIABLE = frozenset(
     {
         np.greater,
@@ -55,28 +65,29 @@ _NON_DIFFERENTIABLE = frozenset(
         np.isinf,
         np.isnan,
         np.signbit,
-        np.floor,
-        np.ceil,
-        np.rint,
-        np.trunc,
     }
 )
 
 
-class UnsupportedOperationError(TypeError):
+class UnsupportedOperationError(NotDifferentiable):
     """A NumPy call on a tensor that the engine cannot differentiate."""
 
 
 def _unsupported(what: str) -> UnsupportedOperationError:
-    return UnsupportedOperationError(
-        f"diffkit's reverse mode does not support {what}; supported: "
-        f"{', '.join(supported_operations())}. Use finite differences or the symbolic "
-        "backend for this function, or rewrite it with the supported calls."
-    )
+    return table.unsupported(what)
 
 
 def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
+
+
+def plain(value: Any) -> Any:
+    """``value`` with tensors replaced by their data (inside lists and tuples too)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    return value
 
 
 Saves = Callable[[tuple[bool, ...]], tuple[tuple[bool, ...], bool]]
@@ -325,7 +336,7 @@ def _unary_node(
 _new_tensor = object.__new__
 
 
-class Tensor:
+class Tensor(ArrayMethods):
     """An ndarray that records its computation, for reverse-mode differentiation.
 
     ``grad`` is filled on leaves by ``backward()`` as a convenience; the functional
@@ -403,21 +414,29 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method != "__call__" or "out" in kwargs or kwargs.get("where", True) is not True:
+            options = ", ".join(sorted(kwargs))
             raise _unsupported(
-                f"np.{ufunc.__name__}.{method} with {sorted(kwargs) or 'no'} options"
+                f"np.{ufunc.__name__}.{method}" + (f" with {options}" if options else "")
             )
         return _apply(ufunc, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        handler = vjps.FUNCTIONS.get(func)
-        if handler is None:
-            raise _unsupported(f"np.{getattr(func, '__name__', func)}")
-        return handler(*args, **kwargs)
+        return table.call_function(func, args, kwargs)
+
+    def __diffkit_rule__(self, rule: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Apply a row of the array-level table (the table's own calls, e.g. ``scatter``)."""
+        return table.call(rule, args, kwargs)
+
+    def __diffkit_values__(self) -> np.ndarray:
+        """The numbers, for choices that carry no derivative (which entry is the maximum)."""
+        return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            return self.data.astype(dtype)  # integer values (indices) carry no derivative
         raise _unsupported(
-            "np.array / np.asarray on a Tensor or a list of them (it would cut the graph: "
-            "build arrays of tensors with np.stack or np.concatenate)"
+            "np.array/np.asarray of a Tensor here: it would cut the graph (inside dk.grad, "
+            "dk.jacobian, ... np.array works; else build arrays with np.stack)"
         )
 
     # ------------------------------------------------------------------ array facade
@@ -440,7 +459,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return vjps.transpose(self)
+        return table.call(_TRANSPOSE, (self,), {})
 
     def __len__(self) -> int:
         return len(self.data)
@@ -458,7 +477,18 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        # Inside a function diffkit differentiates, float(x), math.exp(x) or writing x into
+        # a NumPy array would give a number with no derivative, and the gradient would
+        # silently lose that path. Outside (a training loop's float(loss)) it is the value.
+        if not running_user_code():
+            return float(self.data)
+        raise _unsupported(
+            "float() of a Tensor (math.exp(x), float(x), x stored into a NumPy array): it "
+            "would drop the derivative; use np.exp(x) etc., or x.item() for a constant"
+        )
+
+    def __int__(self) -> int:
+        return int(self.data)
 
     def backward(self, seed: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf tensor it depends on.
@@ -476,44 +506,37 @@ class Tensor:
             if g is not None and owner is not None:
                 owner.grad = writable(g) if owner.grad is None else owner.grad + g
 
-    def item(self) -> float:
-        """The value as a Python number (no gradient flows through it)."""
-        return float(self.data)
+    def item(self, *index: Any) -> float:
+        """The value (one entry of it) as a Python number: a constant, on purpose."""
+        return float(self.data.item(*index))
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         op = f", op={self._op!r}" if self._op else ""
         return f"Tensor({np.array2string(self.data, threshold=8)}{op}{label})"
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return vjps.sum_(self, axis=axis, keepdims=keepdims)
+    # NumPy's array methods come from ArrayMethods (each the NumPy function); these are
+    # the ones a tensor answers faster, or differently.
+    def sum(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
+        return table.call(_SUM, (self, axis, dtype, out, keepdims), {})
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return vjps.mean(self, axis=axis, keepdims=keepdims)
+    def copy(self) -> Tensor:
+        return self  # tensors are never written in place: a copy is the tensor itself
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return vjps.prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return vjps.amax(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return vjps.amin(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return vjps.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        return vjps.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def ravel(self) -> Tensor:
-        return vjps.reshape(self, -1)
-
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
-        return vjps.clip(self, a_min, a_max)
-
-    def dot(self, other: Any) -> Tensor:
-        return vjps.dot(self, other)
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
+        """A cast: to another float type it records (the gradient comes back in the
+        input's dtype); to an integer or bool type it gives plain values, which carry
+        no derivative (indices, counts)."""
+        target = np.dtype(dtype)
+        if target.kind not in "fc":
+            return self.data.astype(target)
+        if target == self.dtype:
+            return self
+        return Tensor._record(
+            self.data.astype(target), "astype", _astype_vjp, (self,), None, _SHAPES_ONLY
+        )
 
     # micrograd-style methods, so the classic examples read the same on tensors
     def exp(self) -> Any:
@@ -601,11 +624,11 @@ def _apply(ufunc: Any, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     raw = [a.data if isinstance(a, Tensor) else a for a in inputs]
     if ufunc in _NON_DIFFERENTIABLE:
         return ufunc(*raw, **kwargs)
-    if ufunc is np.matmul:
-        return Tensor._record(np.matmul(*raw), "matmul", vjps.matmul, inputs)
     row = _UFUNC_ROWS.get(ufunc)
     if row is None:
-        raise _unsupported(f"np.{ufunc.__name__}")
+        if rule_for(ufunc) is not None:  # a gufunc of the array-level table (matmul, vecdot)
+            return table.call_function(ufunc, inputs, kwargs)
+        raise _unsupported(f"np.{ufunc.__name__} (not a row of diffkit.ops)")
     data = ufunc(*raw, **kwargs) if kwargs else _evaluate(ufunc, raw)
     return Tensor._record(data, row.name, vjps.elementwise, inputs, row, row.saves)
 
@@ -656,9 +679,31 @@ _ADD, _SUBTRACT, _MULTIPLY, _DIVIDE, _POWER = (
 )
 
 
+def _rule(function: Any) -> ArrayRule:
+    found = rule_for(function)
+    assert found is not None, function
+    return found
+
+
+_SUM = _rule(np.sum)
+_TRANSPOSE = _rule(np.transpose)
+
+
+def _shapes_only(needs: tuple[bool, ...]) -> tuple[tuple[bool, ...], bool]:
+    return (False,) * len(needs), False
+
+
+_SHAPES_ONLY = _shapes_only
+
+
+def _astype_vjp(
+    g: Any, args: tuple[Any, ...], out: Any, kw: Any, needs: Any, batch: int
+) -> tuple[Any, ...]:
+    return (g.astype(args[0].dtype),)
+
+
 def supported_operations() -> tuple[str, ...]:
     """Names of the NumPy calls reverse mode differentiates, sorted."""
-    names = {f"np.{u.__name__}" for u in _UFUNC_ROWS} | {"np.matmul", "indexing and slicing"}
-    names |= {f"np.{getattr(f, '__name__', f)}" for f in vjps.FUNCTIONS}
-    names |= {f"np.{u.__name__} (no gradient)" for u in _NON_DIFFERENTIABLE}
+    names = {f"np.{u.__name__}" for u in _UFUNC_ROWS} | {"indexing and slicing"}
+    names |= set(supported_names())
     return tuple(sorted(names))

@@ -127,6 +127,8 @@ def non_analytic_heads() -> tuple[tuple[type, str], ...]:
     heads: dict[type, str] = {}
     for row in rows:
         head = row.sympy if isinstance(row.sympy, type) else type(row.sympy(*args[: row.arity]))
+        if head in (sympy.Add, sympy.Mul, sympy.Pow):
+            continue  # a composition (trunc, remainder): its step (sign, floor) is a head itself
         heads.setdefault(head, row.name)
     for head in SYMPY_NON_ANALYTIC:
         heads.setdefault(head, head.__name__)

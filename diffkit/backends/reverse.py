@@ -43,10 +43,10 @@ class ReverseMode:
         """The Jacobian of f: R^n -> R^m at x, shape (m, n), from one batched backward pass."""
         point = as_points(x)
         jac = np.asarray(ad.jacobian(as_callable(f))(point), dtype=point.dtype)
-        return jac.reshape(-1, point.size) if point.ndim <= 1 else jac
+        return jac.reshape(-1, point.size)
 
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The Hessian of f: R^n -> R at x, shape (n, n), from one batched pass over the gradient."""
         point = as_points(x)
         hess = np.asarray(ad.hessian(as_callable(f))(point), dtype=point.dtype)
-        return hess.reshape(point.size, point.size) if point.ndim <= 1 else hess
+        return hess.reshape(point.size, point.size)

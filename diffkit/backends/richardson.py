@@ -170,6 +170,12 @@ class Tableau:
         self.done = self.anchored and (converged or diverging)
 
 
+# How far each value of f is taken to be from exact, in units of eps |f|: NumPy's
+# elementwise functions round to within an ulp or two (np.logaddexp, behind softplus,
+# is 2 ulps off at -2), so the rounding floor of every difference quotient allows two.
+F_ULPS = 2.0
+
+
 @lru_cache(maxsize=64)
 def richardson_factors(
     accuracy: int, spacing: int, ratio: float, levels: int
@@ -220,7 +226,7 @@ def extrapolate(
     factors, gains, shrink = richardson_factors(
         rule.accuracy, rule.error_exponents_step, ratio, max_levels
     )
-    rounding = eps * rule.abs_weight_sum
+    rounding = F_ULPS * eps * rule.abs_weight_sum
     low, high = asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio)
     tables = [Tableau(low, high) for _ in range(x.size)]
     active = list(range(x.size))
@@ -274,7 +280,7 @@ def _extrapolate_one(
     )
     offsets, weights = rule.used
     reach = offsets.tolist()
-    rounding = eps * rule.abs_weight_sum
+    rounding = F_ULPS * eps * rule.abs_weight_sum
     x0, first = float(x[0]), float(h0[0])
     table = Tableau(*asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio))
     levels, batch = 0, FIRST_BATCH

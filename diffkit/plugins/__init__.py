@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from typing import Any
 import sympy
 
 from .. import ops
+from ..arrays.entries import is_entry
 from ..function import Function
+from ..kink_functions import indicator
 from ..symbolic.source import expressions_of
 from ..symbolic.tracer import TracerError
 
@@ -43,11 +46,13 @@ __all__ = [
     "peer_installed",
 ]
 
-# SymPy class name -> ops row name, for the rows whose SymPy column is a class (sin, Abs,
-# Max, ...). Rows spelled as compositions (sigmoid, log1p, ...) reach the peer as the
+# SymPy class name -> ops row, for the rows whose SymPy column is a class (sin, Abs,
+# maximum, ...). Rows spelled as compositions (sigmoid, log1p, ...) reach the peer as the
 # exp/log/+/* nodes they expand to, so the peer needs a counterpart for these rows only.
 _ROW_OF_SYMPY: Mapping[str, ops.Primitive] = {
-    row.sympy.__name__: row for row in ops.PRIMITIVES.values() if isinstance(row.sympy, type)
+    **ops.SYMPY_CLASSES,
+    "Max": ops.get("maximum"),
+    "Min": ops.get("minimum"),
 }
 
 
@@ -100,6 +105,9 @@ class Peer:
         name = type(node).__name__
         row = _ROW_OF_SYMPY.get(name)
         fn = getattr(self.module, row.name, None) if row is not None else None
+        if fn is None and row is not None and row.name in _WRITTEN_WITH_WHERE:
+            written = _WRITTEN_WITH_WHERE[row.name]
+            return lambda *args: written(self.module, *args)
         if row is None or fn is None:
             raise TypeError(f"the {self.name} backend has no counterpart of {name} (in {node})")
         if row.arity == 1:
@@ -109,6 +117,66 @@ class Peer:
         return lambda *args: functools.reduce(
             lambda a, b: fn(self.asarray(a, like), self.asarray(b, like)), args
         )
+
+
+# Rows a peer has no function of its own for (jax.numpy has no relu, torch no rint),
+# written with its where/round, keeping ops.py's value and kink convention.
+_WRITTEN_WITH_WHERE: Mapping[str, Callable[..., Any]] = {
+    "relu": lambda xp, x: xp.where(x > 0, x, x * 0),
+    "rint": lambda xp, x: xp.round(x),
+}
+
+_RELATIONS = {
+    sympy.StrictLessThan: operator.lt,
+    sympy.LessThan: operator.le,
+    sympy.StrictGreaterThan: operator.gt,
+    sympy.GreaterThan: operator.ge,
+    sympy.Equality: operator.eq,
+    sympy.Unequality: operator.ne,
+}
+
+
+def _array_call(node: sympy.Basic, inputs: list[Any], peer: Peer, like: Any) -> list[Any]:
+    """One opaque call of the array-level table (``inv``, ``eigh``, a maximum) on the peer:
+    the peer's own function of the same name, its outputs flattened in order."""
+    family = type(node)
+    rule, params = family.rule, family.parameters()
+    arrays, start = [], 0
+    for shape in family.input_shapes:
+        size = math.prod(shape)
+        block = [peer.asarray(v, like) for v in inputs[start : start + size]]
+        arrays.append(peer.stack(block).reshape(shape) if block else None)
+        start += size
+    call = _PEER_CALLS.get(rule.name)
+    if call is None:
+        raise TypeError(f"the {peer.name} backend has no counterpart of {rule.name}")
+    outputs = call(peer.module, *arrays, **params)
+    outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
+    return [v for o in outputs for v in o.reshape(-1)]
+
+
+def _linalg(xp: Any) -> Any:
+    return xp.linalg
+
+
+_PEER_CALLS: Mapping[str, Callable[..., Any]] = {
+    "np.linalg.inv": lambda xp, a: _linalg(xp).inv(a),
+    "np.linalg.det": lambda xp, a: _linalg(xp).det(a),
+    "np.linalg.slogdet": lambda xp, a: tuple(_linalg(xp).slogdet(a)),
+    "np.linalg.solve": lambda xp, a, b, *, vector: _linalg(xp).solve(a, b),
+    "np.linalg.cholesky": lambda xp, a, *, upper: _linalg(xp).cholesky(a, upper=upper),
+    "np.linalg.eigh": lambda xp, a, *, lower: tuple(
+        _linalg(xp).eigh(a, UPLO="L" if lower else "U")
+    ),
+    "np.linalg.eigvalsh": lambda xp, a, *, lower: _linalg(xp).eigvalsh(
+        a, UPLO="L" if lower else "U"
+    ),
+    "np.linalg.svd": lambda xp, a, *, compute_uv: (
+        tuple(_linalg(xp).svd(a, full_matrices=False)) if compute_uv else _linalg(xp).svdvals(a)
+    ),
+    "np.max": lambda xp, x, *, axis, keepdims: xp.amax(x, -1),
+    "np.min": lambda xp, x, *, axis, keepdims: xp.amin(x, -1),
+}
 
 
 def _constant(node: sympy.Basic) -> int | float:
@@ -123,6 +191,26 @@ def _constant(node: sympy.Basic) -> int | float:
 
 
 def _apply(node: sympy.Basic, args: list[Any], peer: Peer, like: Any) -> Any:
+    relation = _RELATIONS.get(type(node))
+    if relation is not None:
+        return relation(*args)
+    if isinstance(node, sympy.And | sympy.Or):
+        combine = peer.module.logical_and if isinstance(node, sympy.And) else peer.module.logical_or
+        return functools.reduce(combine, args)
+    if isinstance(node, sympy.Not):
+        return peer.module.logical_not(args[0])
+    if isinstance(node, sympy.ITE):  # SymPy's fold of a Piecewise inside a relation
+        return peer.module.where(*args)
+    if isinstance(node, sympy.functions.elementary.piecewise.ExprCondPair):
+        return tuple(args)
+    if isinstance(node, sympy.Piecewise):
+        *pieces, (last, condition) = args
+        result = last if condition is True else peer.asarray(float("nan"), like)
+        for value, cond in reversed(pieces):
+            result = peer.module.where(cond, peer.asarray(value, like), peer.asarray(result, like))
+        return result
+    if isinstance(node, indicator):
+        return peer.asarray(args[0], like) * 1
     if isinstance(node, sympy.Add):
         return functools.reduce(operator.add, args)
     if isinstance(node, sympy.Mul):
@@ -141,18 +229,30 @@ def _evaluate(
     # Post-order without recursion (deep expressions would exhaust the stack); the memo
     # shares each common subexpression between the outputs.
     values: dict[Any, Any] = dict(env)
+    calls: dict[tuple[Any, ...], list[Any]] = {}  # one opaque call serves all its entries
     stack = list(roots)
     while stack:
         node = stack[-1]
         if node in values:
             stack.pop()
-        elif not node.free_symbols:
+        elif node is sympy.true or node is sympy.false:
+            values[stack.pop()] = node is sympy.true
+        elif not node.free_symbols and isinstance(node, sympy.Expr):
             values[stack.pop()] = _constant(node)
         elif pending := [arg for arg in node.args if arg not in values]:
             stack.extend(pending)
         else:
             stack.pop()
-            values[node] = _apply(node, [values[arg] for arg in node.args], peer, like)
+            args = [values[arg] for arg in node.args]
+            if is_entry(node):
+                key = (type(node), node.args[1])
+                if key not in calls:
+                    calls[key] = _array_call(node, list(args[1]), peer, like)
+                values[node] = calls[key][node.index]
+            elif isinstance(node, sympy.Tuple):  # an opaque call's packed inputs
+                values[node] = tuple(args)
+            else:
+                values[node] = _apply(node, args, peer, like)
     return [values[root] for root in roots]
 
 

@@ -5,6 +5,7 @@ straight-line program of them; ``reverse`` differentiates the program; ``compile
 turns a program into one NumPy function; ``size`` counts the work (expression swell).
 """
 
+from . import opaque  # noqa: F401 -- registers the partials of the tracer's opaque nodes
 from .kinks import KINK_CONVENTIONS, KinkConvention, UnevaluatedDerivativeError
 from .program import Program, straighten
 from .reverse import derivative_program, jacobian_program

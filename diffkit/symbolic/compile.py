@@ -15,7 +15,9 @@ are computed in float32 and come back float32.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,9 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
 
 from .. import ops
+from ..arrays.entries import is_entry
 from ..function import _NUMPY_NAMESPACE
+from ..kink_functions import indicator
 from .kinks import settle
 from .program import Program
 
@@ -34,11 +38,22 @@ __all__ = ["CompiledProgram", "compile_program", "source"]
 _NAMESPACE: dict[str, Any] = {
     **_NUMPY_NAMESPACE,
     "numpy": np,
+    "where": np.where,
+    "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor,
+    "logical_not": np.logical_not,
+    "nan": np.nan,
+    "_sum": lambda terms: functools.reduce(operator.add, terms),
+    "_product": lambda terms: functools.reduce(operator.mul, terms),
     "sqrt": ops.get("sqrt").numpy,  # sympy.sqrt is a Pow, not a class: printed by name here
     "Heaviside": np.heaviside,
 }
 _HALF = sympy.Rational(1, 2)
 _compiled_count = itertools.count()
+# Longest sum or product printed as ``a + b + ...``: CPython's compiler recurses once
+# per operator; longer ones are folded at run time, left to right (the same bits).
+_LONG = 200
 
 
 def _number(value: sympy.Expr) -> str:
@@ -59,12 +74,79 @@ def _number(value: sympy.Expr) -> str:
     return repr(real) if np.isfinite(real) else f"float('{real}')"
 
 
+_RELATION_OPERATORS = {
+    sympy.StrictLessThan: "<",
+    sympy.LessThan: "<=",
+    sympy.StrictGreaterThan: ">",
+    sympy.GreaterThan: ">=",
+    sympy.Equality: "==",
+    sympy.Unequality: "!=",
+}
+_LOGIC_FUNCTIONS = {sympy.And: "logical_and", sympy.Or: "logical_or", sympy.Xor: "logical_xor"}
+
+
 class _Printer:
-    """Python source for single-operation nodes over named atoms."""
+    """Python source for single-operation nodes over named atoms.
+
+    The entries of one opaque call (``diffkit.arrays.entries``) share one line that
+    computes all of them: the first entry of a call prints that line before its own.
+    """
 
     def __init__(self, names: dict[sympy.Symbol, str]) -> None:
         self.names = names
         self.fallback = NumPyPrinter({"fully_qualified_modules": True})
+        self.calls: dict[tuple[Any, ...], str] = {}
+        self.families: dict[str, Any] = {}
+        self.pending: list[str] = []
+
+    def condition(self, c: Any) -> str:
+        """A condition (relation, logical combination) as a NumPy boolean expression."""
+        if c is sympy.true:
+            return "True"
+        if c is sympy.false:
+            return "False"
+        operator = _RELATION_OPERATORS.get(type(c))
+        if operator is not None:
+            return f"({self.operand(c.lhs)} {operator} {self.operand(c.rhs)})"
+        if isinstance(c, sympy.Not):
+            return f"logical_not({self.condition(c.args[0])})"
+        if isinstance(c, sympy.ITE):  # SymPy's fold of a Piecewise inside a relation
+            a, b, other = (self.condition(arg) for arg in c.args)
+            return f"where({a}, {b}, {other})"
+        logic = _LOGIC_FUNCTIONS.get(type(c))
+        if logic is not None:
+            inner = [self.condition(a) for a in c.args]
+            text = inner[0]
+            for item in inner[1:]:
+                text = f"{logic}({text}, {item})"
+            return text
+        raise TypeError(f"cannot compile the condition {c}")
+
+    def operand(self, e: Any) -> str:
+        return self.atom(e) if e.is_Atom else f"({self.line(e)})"
+
+    def piecewise(self, e: sympy.Piecewise) -> str:
+        """Nested ``where``s, the first condition outermost (NaN where none holds)."""
+        *pieces, (last_value, last_condition) = e.args
+        if last_condition is sympy.true:
+            text = self.operand(last_value)
+        else:
+            pieces.append((last_value, last_condition))
+            text = "nan"
+        for value, condition in reversed(pieces):
+            text = f"where({self.condition(condition)}, {self.operand(value)}, {text})"
+        return text
+
+    def entry(self, e: Any) -> str:
+        family = type(e)
+        key = (family, e.args[1])
+        call = self.calls.get(key)
+        if call is None:
+            call = self.calls[key] = f"_c{len(self.calls)}"
+            self.families[family.__name__] = family.numpy_call
+            inputs = ", ".join(self.atom(a) for a in e.inputs)
+            self.pending.append(f"{call} = {family.__name__}({inputs})")
+        return f"{call}[..., {e.index}]"
 
     def atom(self, e: sympy.Expr) -> str:
         if e.is_Symbol:
@@ -75,14 +157,24 @@ class _Printer:
     def line(self, e: sympy.Expr) -> str:
         if e.is_Atom:
             return self.atom(e)
+        if is_entry(e):
+            return self.entry(e)
         if not e.free_symbols:  # a constant the program left unevaluated, 1/0 included
             return self.atom(e.doit())
+        if isinstance(e, sympy.Piecewise):
+            return self.piecewise(e)
+        if isinstance(e, indicator):
+            return f"1.0*{self.condition(e.args[0])}"
         args = e.args
         if not all(a.is_Atom for a in args):
             return self.general(e)
         if e.is_Add:
+            if len(args) > _LONG:  # a chain this long overflows Python's compiler
+                return f"_sum(({', '.join(self.atom(a) for a in args)},))"
             return " + ".join(self.atom(a) for a in args)
         if e.is_Mul:
+            if len(args) > _LONG:
+                return f"_product(({', '.join(self.atom(a) for a in args)},))"
             if args[0] == -1:
                 return "-(" + "*".join(self.atom(a) for a in args[1:]) + ")"
             return "*".join(self.atom(a) for a in args)
@@ -118,11 +210,26 @@ def source(program: Program, name: str = "evaluate") -> str:
     """The Python source of ``program`` as a function of its variables, returning a list."""
     names = {v: f"_v{i}" for i, v in enumerate(program.variables)}
     names.update({t: f"_t{i}" for i, (t, _) in enumerate(program.assignments)})
+    text, _ = _source(program, name)
+    return text
+
+
+def _source(program: Program, name: str) -> tuple[str, dict[str, Any]]:
+    """The source, and the opaque families it calls (name -> NumPy evaluation)."""
+    names = {v: f"_v{i}" for i, v in enumerate(program.variables)}
+    names.update({t: f"_t{i}" for i, (t, _) in enumerate(program.assignments)})
     printer = _Printer(names)
-    body = [f"    {names[t]} = {printer.line(e)}" for t, e in program.assignments]
-    result = ", ".join(printer.line(e) for e in program.outputs)
+    body: list[str] = []
+    for t, e in program.assignments:
+        line = printer.line(e)
+        body.extend(f"    {p}" for p in printer.pending)
+        printer.pending.clear()
+        body.append(f"    {names[t]} = {line}")
+    results = [printer.line(e) for e in program.outputs]
+    body.extend(f"    {p}" for p in printer.pending)
     arguments = ", ".join(names[v] for v in program.variables)
-    return "\n".join([f"def {name}({arguments}):", *body, f"    return [{result}]", ""])
+    lines = [f"def {name}({arguments}):", *body, f"    return [{', '.join(results)}]", ""]
+    return "\n".join(lines), printer.families
 
 
 class CompiledProgram:
@@ -134,8 +241,8 @@ class CompiledProgram:
             tuple((t, settle(e)) for t, e in program.assignments),
             tuple(settle(e) for e in program.outputs),
         )
-        self.source = source(self.program)
-        namespace = dict(_NAMESPACE)
+        self.source, families = _source(self.program, "evaluate")
+        namespace = {**_NAMESPACE, **families}
         filename = f"<diffkit-symbolic-{next(_compiled_count)}>"
         exec(compile(self.source, filename, "exec"), namespace)  # our own generated code
         self._function: Callable[..., list[Any]] = namespace["evaluate"]

@@ -79,10 +79,15 @@ class _Namer:
 def _rebuild(expr: sympy.Expr, args: Iterable[sympy.Expr]) -> sympy.Expr:
     # Sums, products and powers of atoms need none of SymPy's canonicalization (their
     # arguments are distinct atoms already): skipping it halves the cost of a pass.
+    args = tuple(args)
+    if all(new is old for new, old in zip(args, expr.args, strict=True)):
+        return expr  # already over atoms (an opaque node's inputs): nothing to rebuild
     if isinstance(expr, sympy.Add | sympy.Mul):
-        return expr.func._from_args(tuple(args), is_commutative=True)
-    if isinstance(expr, sympy.Pow):
-        return expr.func(*args, evaluate=False)
+        return expr.func._from_args(args, is_commutative=True)
+    if isinstance(expr, sympy.Pow | sympy.core.relational.Relational):
+        return expr.func(*args, evaluate=False)  # a relation would be re-decided, at a cost
+    if isinstance(expr, sympy.Function):  # sin(t): its arguments are atoms now, nothing to fold
+        return sympy.Basic.__new__(expr.func, *args)
     return expr.func(*args)
 
 
@@ -125,7 +130,10 @@ def straighten(
                 stack.append((expr, True))
                 stack.extend((a, False) for a in expr.args if a not in memo)
                 continue
-            memo[expr] = node(_rebuild(expr, [memo[a] for a in expr.args]))
+            rebuilt = _rebuild(expr, [memo[a] for a in expr.args])
+            # conditions (x < y, the pairs of a Piecewise) stay inside the node using them:
+            # only expressions get a temporary
+            memo[expr] = node(rebuilt) if isinstance(expr, sympy.Expr) else rebuilt
         return memo[root]
 
     env: dict[sympy.Expr, sympy.Expr] = {}
@@ -136,15 +144,33 @@ def straighten(
 
 
 def _prune(program: Program) -> Program:
-    """Drop assignments no output depends on."""
+    """Drop assignments no output depends on.
+
+    A walk over the DAG that visits every node once: unions of free symbols would visit
+    an opaque call's ten thousand inputs once per entry that reads them.
+    """
+    temporaries = {t for t, _ in program.assignments}
     needed: set[sympy.Basic] = set()
+    seen: set[int] = set()
+
+    def mark(expr: sympy.Basic) -> None:
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node in temporaries:
+                needed.add(node)
+            stack.extend(node.args)
+
     for e in program.outputs:
-        needed |= e.free_symbols
+        mark(e)
     kept: list[Assignment] = []
     for t, e in reversed(program.assignments):
         if t in needed:
             kept.append((t, e))
-            needed |= e.free_symbols
+            mark(e)
     return Program(program.variables, tuple(reversed(kept)), program.outputs)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import sympy
 
+from ..arrays.entries import is_entry, partials
 from .engine import differentiate, resolve_engine
 from .kinks import settle
 from .program import Program, _Namer, straighten
@@ -33,6 +34,8 @@ Partials = list[tuple[sympy.Symbol, sympy.Expr]]
 
 def local_partials(t: sympy.Symbol, node: sympy.Expr, *, engine: str = "sympy") -> Partials:
     """The partials of ``t = node`` with respect to each symbol it uses, forward values shared."""
+    if is_entry(node):  # an opaque node: its row's VJP gives every partial at once
+        return _entry_partials(t, node)
     if not node.free_symbols:  # a constant node (exp(2), a folded number): no partials
         return []
     args = node.args
@@ -44,6 +47,8 @@ def local_partials(t: sympy.Symbol, node: sympy.Expr, *, engine: str = "sympy") 
                 (a, sympy.Mul(*args[:i], *args[i + 1 :])) for i, a in enumerate(args) if a.is_Symbol
             ]
     symbols = sorted(node.free_symbols, key=lambda s: s.name)
+    if node.is_Pow and not node.exp.is_Number:
+        return _power_partials(t, node)
     if node.is_Pow and node.base.is_Symbol and node.exp.is_Number:
         base, power = node.args
         if power == _HALF:  # sqrt: 1 / (2 t), +inf at 0 like ops.py's rule
@@ -62,6 +67,48 @@ def local_partials(t: sympy.Symbol, node: sympy.Expr, *, engine: str = "sympy") 
         if partial != 0:
             result.append((s, partial.xreplace({node: t})))
     return result
+
+
+def _power_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
+    """a**b with a variable exponent, as ops.py's rule has it: d/db = a**b log a, taken as
+    0 where a = 0 (0**b is 0 wherever it is defined, not 0 * log 0), and d/da = b a**(b-1)
+    (SymPy's b a**b / a is 0/0 at a = 0)."""
+    base, power = node.args
+    result = []
+    if base.is_Symbol:
+        result.append((base, power * base ** (power - 1)))
+    if power.is_Symbol:
+        if base.is_zero:
+            pass  # 0**b: no partial at all
+        elif base.is_positive:
+            result.append((power, t * sympy.log(base)))
+        else:
+            result.append(
+                (power, sympy.Piecewise((0, sympy.Eq(base, 0)), (t * sympy.log(base), True)))
+            )
+    return result
+
+
+def _entry_partials(t: sympy.Symbol, node: sympy.Expr) -> Partials:
+    """d node / d arg for an entry of an opaque call, duplicate arguments summed."""
+    family = type(node)
+    if family.rule.constant_jacobian:
+        return []
+    row = partials(family, node.args[1])[node.index]  # type: ignore[arg-type]
+    total: dict[sympy.Symbol, list[sympy.Expr]] = defaultdict(list)
+    for arg, partial in zip(node.inputs, row, strict=True):
+        if arg.is_Symbol and partial != 0:
+            total[arg].append(partial)
+    # The partials name entries of the call (the maximum itself, inv's other entries):
+    # the derivative program is straightened again, which shares them with the forward
+    # program's nodes, so they are not replaced by ``t`` here (an O(n) pass per partial).
+    return [(s, parts[0] if len(parts) == 1 else sympy.Add(*parts)) for s, parts in total.items()]
+
+
+def _total(parts: list[sympy.Expr]) -> sympy.Expr:
+    if not parts:
+        return sympy.S.Zero
+    return parts[0] if len(parts) == 1 else sympy.Add(*parts)
 
 
 class _Backward:
@@ -111,7 +158,10 @@ class _Backward:
                 local = self.partials[t] = local_partials(t, node, engine=self.engine)
             for s, p in local:
                 pending[s].append(p if g == 1 else g if p == 1 else g * p)
-        return [self.emit(sympy.Add(*pending.get(v, []))) for v in self.program.variables]
+        # The adjoints as expressions over the emitted lines; the program built from them
+        # is straightened again, which names what needs a name (a lone opaque entry, the
+        # whole adjoint of a maximum's input, does not).
+        return [_total(pending.get(v, [])) for v in self.program.variables]
 
 
 def jacobian_program(program: Program, *, engine: str = "sympy") -> Program:

@@ -13,6 +13,7 @@ import numpy as np
 import sympy
 
 from ..function import Function
+from ..kink_functions import normalize_minmax
 from ..parse import parse_expression, symbol
 from .tracer import trace, variables_for
 
@@ -29,7 +30,7 @@ def _scalar(expr: sympy.Expr) -> np.ndarray:
 
 def _real(expr: sympy.Expr) -> sympy.Expr:
     plain = {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
-    return expr.xreplace(plain)
+    return normalize_minmax(expr).xreplace(plain)
 
 
 def _ordered(expr: sympy.Expr, shape: tuple[int, ...]) -> tuple[sympy.Symbol, ...]:

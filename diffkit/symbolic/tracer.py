@@ -3,13 +3,18 @@
 A ``SymbolicArray`` wraps an object ndarray of SymPy expressions and speaks NumPy's
 dispatch protocols, like the reverse-mode ``Tensor``: ``np.sin(x)`` on it applies
 the ``sympy`` column of the ``ops.py`` row NumPy's ufunc belongs to, elementwise;
-reductions, products, reshapes, joins and indexing act on the object array. The
+every other NumPy function goes through its row of the array-level table
+(``diffkit.arrays``, read in ``table.py``), the same rows reverse mode reads. The
 result of ``f(trace_input(shape))`` is therefore the exact expression ``f`` computes.
+
+Comparisons are SymPy relations: used as numbers (``np.sum(x < y)``) they are
+indicators (1 where they hold), used in ``np.where`` they choose the branch of a
+``Piecewise``; in a Python ``if`` they have no single answer.
 
 What cannot be traced fails loudly with a ``TracerError`` (a ``TypeError``) naming
 the call and the backends that can still differentiate the function: branching on a
 symbolic value (``if x > 0``), ``float(x)`` and ``math.sin(x)``, NumPy calls outside
-the table. A silently wrong expression is never an option.
+the tables. A silently wrong expression is never an option.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.logic.boolalg import Boolean
 
 from .. import ops
-from ..autodiff.tensor import supported_operations
+from ..arrays.creation import numpy_entry_points
+from ..arrays.methods import ArrayMethods
+from ..arrays.rule import NotDifferentiable
+from ..kink_functions import indicator
 from ..parse import symbol
 
 __all__ = [
@@ -33,14 +42,39 @@ __all__ = [
     "as_expressions",
     "trace",
     "trace_input",
+    "unsupported",
 ]
 
-_UFUNC_ROWS: dict[Any, ops.Primitive] = {
-    row.numpy: row for row in ops.PRIMITIVES.values() if isinstance(row.numpy, np.ufunc)
+
+def _relation(build: Any, same: Any) -> Callable[[Any, Any], Any]:
+    """A comparison: decided between numbers (and for identical sides), else kept as it
+    is. SymPy would try to decide ``x_i == max(x)`` from assumptions, at a cost that
+    grows with the expression, for every entry of a maximum's partials."""
+
+    def compare(a: Any, b: Any) -> Any:
+        if a == b:
+            return same
+        if getattr(a, "is_Number", False) and getattr(b, "is_Number", False):
+            return build(a, b)
+        return build(a, b, evaluate=False)
+
+    return compare
+
+
+_RELATIONS: dict[Any, Callable[[Any, Any], Any]] = {
+    np.greater: _relation(sympy.Gt, sympy.false),
+    np.greater_equal: _relation(sympy.Ge, sympy.true),
+    np.less: _relation(sympy.Lt, sympy.false),
+    np.less_equal: _relation(sympy.Le, sympy.true),
+    np.equal: _relation(sympy.Eq, sympy.true),
+    np.not_equal: _relation(sympy.Ne, sympy.false),
 }
-_COMPARISONS = frozenset(
-    {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
-)
+_LOGICAL: dict[Any, Callable[..., Any]] = {
+    np.logical_and: sympy.And,
+    np.logical_or: sympy.Or,
+    np.logical_xor: sympy.Xor,
+    np.logical_not: sympy.Not,
+}
 _INTEGRAL_FLOAT_LIMIT = 2.0**53
 
 
@@ -48,7 +82,7 @@ class TracerError(TypeError):
     """The function does something to a symbolic value that has no exact expression."""
 
 
-class UnsupportedTraceError(TracerError):
+class UnsupportedTraceError(TracerError, NotDifferentiable):
     """A NumPy call (or Python conversion) the tracer cannot turn into SymPy."""
 
 
@@ -56,22 +90,11 @@ class SymbolicBranchError(TracerError):
     """The function branches on a value that depends on its input (``if x > 0``)."""
 
 
-def _reverse_supports(name: str) -> bool:
-    return any(op == name or op.startswith(name + " ") for op in supported_operations())
-
-
-def _alternatives(reverse_ok: bool) -> str:
-    names = '"fd" (finite differences)' + (' or "reverse" (reverse mode)' if reverse_ok else "")
-    return f"backends that can still differentiate this function: {names}"
-
-
-def unsupported(what: str, *, reverse_name: str | None = None) -> UnsupportedTraceError:
-    """The error for an untraceable call; ``reverse_name`` is the call as reverse mode lists it."""
-    reverse_ok = reverse_name is not None and _reverse_supports(reverse_name)
+def unsupported(what: str, *, reverse: bool = False) -> UnsupportedTraceError:
+    """The error for an untraceable call; ``reverse``: reverse mode can still do it."""
+    others = '"fd" (finite differences)' + (' or "reverse"' if reverse else "")
     return UnsupportedTraceError(
-        f"the symbolic backend cannot trace {what}; {_alternatives(reverse_ok)}. "
-        "Supported: the ufuncs of diffkit.ops, indexing, slicing, sum, mean, prod, max, min, "
-        "dot, @, reshape, transpose, concatenate, stack and where with a concrete condition."
+        f"the symbolic backend cannot trace {what}; backends that can: {others}"
     )
 
 
@@ -85,6 +108,11 @@ def constant(value: Any) -> sympy.Basic:
         return sympy.Integer(int(value))
     if isinstance(value, float | np.floating):
         number = float(value)
+        if number != number:  # SymPy folds x * nan to nan, whose derivative it calls 0
+            raise UnsupportedTraceError(
+                'the symbolic backend cannot trace a NaN constant; backends that can: "fd" '
+                '(finite differences) or "reverse"'
+            )
         if number.is_integer() and abs(number) < _INTEGRAL_FLOAT_LIMIT:
             return sympy.Integer(int(number))
         return sympy.Float(number)
@@ -92,32 +120,52 @@ def constant(value: Any) -> sympy.Basic:
         return value.data[()] if value.data.ndim == 0 else value.data
     raise UnsupportedTraceError(
         f"the symbolic backend cannot use a {type(value).__name__} ({value!r}) as a number; "
-        f"{_alternatives(False)}"
+        'backends that can: "fd" (finite differences) or "reverse"'
     )
 
 
 _to_constants = np.frompyfunc(constant, 1, 1)
 
 
-def _lift(value: Any) -> Any:
-    """An argument as an object array (or a SymPy scalar) the elementwise rules can take."""
+def _is_condition(value: Any) -> bool:
+    # a relation or a logical combination (a Symbol is a Boolean to SymPy too, and an Expr)
+    return isinstance(value, Boolean) and not isinstance(value, sympy.Expr)
+
+
+def _numeric(value: Any) -> Any:
+    """A comparison used as a number (``np.sum(x < y)``): 1 where it holds, else 0."""
+    return indicator.of(value) if _is_condition(value) else value
+
+
+_to_numbers = np.frompyfunc(_numeric, 1, 1)
+
+
+def lift(value: Any, *, numeric: bool = True) -> Any:
+    """An argument as an object array (or a SymPy scalar) the rules can take; comparisons
+    become indicators unless ``numeric`` is False (conditions of ``where``)."""
     if isinstance(value, SymbolicArray):
-        return value.data
+        data = value.data
+        if numeric and data.size and any(_is_condition(v) for v in data.flat):
+            return np.asarray(_to_numbers(data), dtype=object)
+        return data
     if isinstance(value, np.ndarray):
         return np.asarray(_to_constants(value), dtype=object)
     if isinstance(value, list | tuple):
-        return np.asarray(_to_constants(np.asarray([_lift(v) for v in value], dtype=object)))
-    return constant(value)
+        items = np.asarray([lift(v, numeric=numeric) for v in value], dtype=object)
+        return np.asarray(_to_constants(items), dtype=object)
+    if value is None:
+        return None
+    return _numeric(constant(value)) if numeric else constant(value)
 
 
-def _wrap(result: Any) -> SymbolicArray:
+def wrap(result: Any) -> SymbolicArray:
     array = np.asarray(result, dtype=object) if not isinstance(result, np.ndarray) else result
     if array.dtype != object:
         array = np.asarray(_to_constants(array), dtype=object)
     return SymbolicArray(array)
 
 
-class SymbolicArray:
+class SymbolicArray(ArrayMethods):
     """An array of SymPy expressions that NumPy code can run on."""
 
     __slots__ = ("data",)
@@ -131,35 +179,44 @@ class SymbolicArray:
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         name = f"np.{ufunc.__name__}"
         if method != "__call__" or kwargs:
-            raise unsupported(f"{name}.{method} with options {sorted(kwargs)}")
-        if ufunc in _COMPARISONS:
+            options = ", ".join(sorted(kwargs))
+            raise unsupported(f"{name}.{method}" + (f" with {options}" if options else ""))
+        if ufunc in _RELATIONS:
             rule = _RELATIONS[ufunc]
-            return SymbolicArray(np.asarray(np.frompyfunc(rule, 2, 1)(*map(_lift, inputs))))
-        if ufunc is np.matmul:
-            from .arrays import matmul
-
-            return matmul(*inputs)
-        row = _UFUNC_ROWS.get(ufunc)
+            args = [lift(v) for v in inputs]
+            return SymbolicArray(np.asarray(np.frompyfunc(rule, 2, 1)(*args), dtype=object))
+        if ufunc in _LOGICAL:
+            logic = _LOGICAL[ufunc]
+            args = [lift(v, numeric=False) for v in inputs]
+            result = np.frompyfunc(lambda *a: logic(*[_boolean(x) for x in a]), len(args), 1)(*args)
+            return SymbolicArray(np.asarray(result, dtype=object))
+        row = ops.UFUNCS.get(ufunc)
         if row is None:
-            raise unsupported(f"{name} (it is not a row of diffkit.ops)", reverse_name=name)
-        rule = _shared(row.sympy) if row.kind == "operator" else row.sympy
-        result = np.frompyfunc(rule, row.arity, 1)(*map(_lift, inputs))
+            from .table import call_function
+
+            return call_function(ufunc, inputs, {})
+        rule = _SHARED[row.name] if row.kind == "operator" else row.sympy
+        result = np.frompyfunc(rule, row.arity, 1)(*map(lift, inputs))
         return SymbolicArray(np.asarray(result, dtype=object))
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .arrays import FUNCTIONS
+        from .table import call_function
 
-        handler = FUNCTIONS.get(func)
-        name = f"np.{getattr(func, '__name__', func)}"
-        if handler is None:
-            raise unsupported(name, reverse_name=name)
-        return handler(*args, **kwargs)
+        return call_function(func, args, kwargs)
+
+    def __diffkit_rule__(self, rule: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Apply a row of the array-level table (the table's own calls, e.g. ``scatter``)."""
+        from .table import call
+
+        return call(rule, args, kwargs)
+
+    def __diffkit_values__(self) -> None:
+        """Symbols have no numbers: rules that need them for a choice say so."""
+        return None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise unsupported(
-            "np.array / np.asarray of a symbolic array or a list of them "
-            "(build arrays with np.stack or np.concatenate instead)",
-            reverse_name="np.stack",
+            "np.array/np.asarray of a symbolic array here (np.stack works)", reverse=True
         )
 
     # ------------------------------------------------------------------ Python conversions
@@ -170,21 +227,22 @@ class SymbolicArray:
             return bool(np.all([bool(v) for v in values]))
         shown = ", ".join(str(v) for v in values[:3])
         raise SymbolicBranchError(
-            f"the function branches on a value that depends on its input (bool({shown})): "
-            "an `if`, `while`, `and`/`or` or `max()` on a symbolic value has no single exact "
-            "expression. Rewrite it with np.maximum / np.where on a concrete condition, or use "
-            'the "fd" (finite differences) or "reverse" (reverse mode) backend, which follow '
-            "the branch taken at each point"
+            f"the function branches on a value of its input (bool({shown[:80]})), which has no "
+            'single expression: use np.where or np.maximum, or the "fd" or "reverse" backend'
         )
 
     def __float__(self) -> float:
-        raise unsupported("float() of a symbolic value (math.sin(x), float(x), item())")
+        # reverse mode refuses these too: each would drop the derivative
+        raise unsupported(
+            "float() of a symbolic value (math.sin(x), float(x), item(), x stored into a "
+            "NumPy array); use np.sin(x) etc., or build arrays with np.stack"
+        )
 
     def __int__(self) -> int:
-        raise unsupported("int() of a symbolic value")
+        raise unsupported("int() of a symbolic value", reverse=True)
 
     def __index__(self) -> int:
-        raise unsupported("a symbolic value used as an index")
+        raise unsupported("a symbolic value used as an index", reverse=True)
 
     def __complex__(self) -> complex:
         raise unsupported("complex() of a symbolic value")
@@ -205,11 +263,7 @@ class SymbolicArray:
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self.data.dtype
-
-    @property
-    def T(self) -> SymbolicArray:
-        return SymbolicArray(self.data.T)
+        return np.dtype(np.float64)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -221,10 +275,10 @@ class SymbolicArray:
         parts = index if isinstance(index, tuple) else (index,)
         if any(isinstance(p, SymbolicArray) for p in parts):
             raise unsupported("indexing with a symbolic value (x[i] where i depends on x)")
-        return _wrap(self.data[index])
+        return wrap(self.data[index])
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self.data[index] = _lift(value)
+        self.data[index] = lift(value)
 
     def __repr__(self) -> str:
         return f"SymbolicArray({self.data.tolist() if self.data.ndim else self.data[()]})"
@@ -232,38 +286,13 @@ class SymbolicArray:
     def copy(self) -> SymbolicArray:
         return SymbolicArray(self.data.copy())
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.sum(self, axis=axis, keepdims=keepdims)
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> SymbolicArray:
+        if np.dtype(dtype).kind not in "fc":
+            raise unsupported(f"x.astype({np.dtype(dtype).name}) of a symbolic value", reverse=True)
+        return self
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.min(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape: Any) -> SymbolicArray:
-        return SymbolicArray(self.data.reshape(shape[0] if len(shape) == 1 else shape))
-
-    def transpose(self, *axes: Any) -> SymbolicArray:
-        return SymbolicArray(self.data.transpose(*axes))
-
-    def ravel(self) -> SymbolicArray:
-        return SymbolicArray(self.data.ravel())
-
-    def flatten(self) -> SymbolicArray:
-        return SymbolicArray(self.data.flatten())
-
-    def dot(self, other: Any) -> Any:
-        return np.dot(self, other)
-
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Any:
-        return np.clip(self, a_min, a_max)
+    def item(self) -> float:
+        raise unsupported("item() of a symbolic value", reverse=True)
 
     # ------------------------------------------------------------------ operators
 
@@ -312,6 +341,21 @@ class SymbolicArray:
     def __abs__(self) -> Any:
         return np.absolute(self)
 
+    def __invert__(self) -> Any:
+        return np.logical_not(self)
+
+    def __and__(self, other: Any) -> Any:
+        return np.logical_and(self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return np.logical_and(other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return np.logical_or(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return np.logical_or(other, self)
+
     def __lt__(self, other: Any) -> Any:
         return np.less(self, other)
 
@@ -333,17 +377,58 @@ class SymbolicArray:
     __hash__ = object.__hash__
 
 
-_RELATIONS: dict[Any, Callable[[Any, Any], Any]] = {
-    np.greater: sympy.Gt,
-    np.greater_equal: sympy.Ge,
-    np.less: sympy.Lt,
-    np.less_equal: sympy.Le,
-    np.equal: lambda a, b: sympy.true if a == b else sympy.Eq(a, b),
-    np.not_equal: lambda a, b: sympy.false if a == b else sympy.Ne(a, b),
+def _boolean(value: Any) -> Any:
+    """A value in a logical operation: relations as they are, numbers as their truth."""
+    if _is_condition(value):
+        return value
+    if isinstance(value, sympy.Expr) and value.is_Number:
+        return sympy.true if value != 0 else sympy.false
+    return sympy.Ne(value, 0)
+
+
+def _negate(a: Any) -> Any:
+    return sympy.Mul(sympy.S.NegativeOne, a, evaluate=False)
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is sympy.S.Zero:
+        return b
+    if b is sympy.S.Zero:
+        return a
+    return sympy.Add(a, b, evaluate=False)
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    if a is sympy.S.One:
+        return b
+    if b is sympy.S.One:
+        return a
+    if a is sympy.S.Zero or b is sympy.S.Zero:
+        return sympy.S.Zero  # what SymPy itself makes of 0 * x
+    return sympy.Mul(a, b, evaluate=False)
+
+
+def _divide(a: Any, b: Any) -> Any:
+    if b is sympy.S.One:
+        return a
+    return _multiply(a, sympy.Pow(b, sympy.S.NegativeOne, evaluate=False))
+
+
+# The operators built unevaluated, without SymPy's global ``evaluate(False)`` switch,
+# whose every flip clears SymPy's whole cache (half of a large trace's time); adding
+# 0 and multiplying by 1 are folded, as a tape would not record them either.
+_UNEVALUATED: dict[str, Callable[..., Any]] = {
+    "add": _add,
+    "subtract": lambda a, b: a if b is sympy.S.Zero else sympy.Add(a, _negate(b), evaluate=False),
+    "multiply": _multiply,
+    "divide": _divide,
+    "negative": _negate,
+    "power": lambda a, b: a if b is sympy.S.One else sympy.Pow(a, b, evaluate=False),
+    "positive": lambda a: a,
 }
 
 
-def _shared(rule: Callable[..., Any]) -> Callable[..., Any]:
+def _shared(row: ops.Primitive) -> Callable[..., Any]:
     """An operator that keeps its operands as they are (no flattening into them).
 
     SymPy flattens ``4*l*(1 - l)`` with ``l = 4*a*(1 - a)`` into ``16*a*(1 - a)*(1 - l)``:
@@ -351,14 +436,17 @@ def _shared(rule: Callable[..., Any]) -> Callable[..., Any]:
     in its depth. Operators on compound operands are therefore built unevaluated, like a
     tape records them; on atoms (numbers, symbols) SymPy still folds (``x*x = x**2``).
     """
+    rule, unevaluated = row.sympy, _UNEVALUATED[row.name]
 
     def apply(*args: Any) -> Any:
         if all(getattr(a, "is_Atom", True) for a in args):
             return rule(*args)
-        with sympy.evaluate(False):
-            return rule(*args)
+        return unevaluated(*args)
 
     return apply
+
+
+_SHARED = {name: _shared(row) for name, row in ops.PRIMITIVES.items() if row.kind == "operator"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -379,23 +467,29 @@ def trace_input(shape: tuple[int, ...]) -> SymbolicArray:
     return SymbolicArray(data.reshape(shape))
 
 
+def _flat(out: Any) -> Any:
+    """Several outputs (a tuple such as ``eigh``'s, or a list) as one vector, each flattened."""
+    parts = [np.reshape(lift(o), (-1,)) for o in out]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
+
+
 def as_expressions(out: Any) -> np.ndarray:
     """Whatever the traced function returned, as an object array of SymPy expressions."""
     if isinstance(out, list | tuple):
-        from .arrays import stack
-
-        out = stack(out)
-    lifted = _lift(out)
+        shapes = {np.shape(lift(o)) for o in out}
+        out = np.stack([lift(o) for o in out]) if len(shapes) == 1 else _flat(out)
+    lifted = lift(out)
     array = lifted if isinstance(lifted, np.ndarray) else np.asarray(lifted, dtype=object)
     for value in array.ravel():
         if not isinstance(value, sympy.Expr):
             raise UnsupportedTraceError(
                 f"the function returned {value!r} ({type(value).__name__}), not a number "
-                f"or an expression of its input; {_alternatives(False)}"
+                'or an expression of its input; backends that can: "fd" (finite differences)'
             )
     return array
 
 
 def trace(fn: Callable[..., Any], shape: tuple[int, ...]) -> np.ndarray:
     """``fn`` applied to symbols of ``shape``: its output as an object array of expressions."""
-    return as_expressions(fn(trace_input(shape)))
+    with numpy_entry_points():
+        return as_expressions(fn(trace_input(shape)))
