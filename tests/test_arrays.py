@@ -194,6 +194,15 @@ CASES: list[Case] = [
     Case("inner outer", lambda x: np.inner(x, x[::-1]) + np.outer(x, x**2), _point((3,), 63)),
     Case("vdot", lambda x: np.vdot(x, np.sin(x)), _point((2, 3), 64)),
     Case("kron", lambda x: np.kron(x, np.array([[1.0, 2.0], [3.0, 4.0]])), _point((2, 2), 65)),
+    Case("convolve", lambda x: np.convolve(x, np.array([1.0, -2.0, 0.5])), _point((5,), 150)),
+    Case(
+        "convolve same, x the shorter",
+        lambda x: np.convolve(x, V4 * x[0], "same"),
+        _point((3,), 151),
+    ),
+    Case("convolve valid", lambda x: np.convolve(x**2, x, mode="valid"), _point((4,), 152)),
+    Case("correlate", lambda x: np.correlate(x, np.array([0.5, 1.0])), _point((5,), 153)),
+    Case("correlate full, v longer", lambda x: np.correlate(x[:2], x, "full"), _point((4,), 154)),
     Case("cross", lambda x: np.cross(x, x**2), _point((2, 3), 66)),
     Case("multi_dot", lambda x: np.linalg.multi_dot([x, x.T, x]), _point((2, 2), 67)),
     # linear algebra

@@ -17,8 +17,7 @@ and gets the clear error of ``__array__``; ``np.array`` as an attribute works.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -176,26 +175,36 @@ def running_user_code() -> bool:
     return _depth[0] > 0
 
 
-@contextmanager
-def numpy_entry_points() -> Iterator[None]:
-    """While the block runs, ``np.array`` & co. keep diffkit's arrays inside (see above)."""
-    with _lock:
-        if _depth[0] == 0:
-            for name, replacement in _REPLACEMENTS.items():
-                setattr(np, name, replacement)
-        _depth[0] += 1
-    try:
-        yield
-    except ValueError as exc:
-        # NumPy reports an element it could not convert (a tensor stored into np.zeros) as
-        # "setting an array element with a sequence", hiding the refusal that caused it.
-        for reason in (exc.__cause__, exc.__context__):
-            if isinstance(reason, NotDifferentiable):
-                raise reason from None
-        raise
-    finally:
+class _EntryPoints:
+    """The context of ``numpy_entry_points``: a class, not a generator, because every
+    ``dk.grad`` call enters it and contextlib's machinery costs microseconds."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        with _lock:
+            if _depth[0] == 0:
+                _NUMPY.update(_REPLACEMENTS)  # one dict update: six setattr calls cost more
+            _depth[0] += 1
+
+    def __exit__(self, kind: Any, exc: Any, traceback: Any) -> None:
         with _lock:
             _depth[0] -= 1
             if _depth[0] == 0:
-                for name, original in _ORIGINAL.items():
-                    setattr(np, name, original)
+                _NUMPY.update(_ORIGINAL)
+        if isinstance(exc, ValueError):
+            # NumPy reports an element it could not convert (a tensor stored into
+            # np.zeros) as "setting an array element with a sequence", hiding the
+            # refusal that caused it.
+            for reason in (exc.__cause__, exc.__context__):
+                if isinstance(reason, NotDifferentiable):
+                    raise reason from None
+
+
+_ENTRY_POINTS = _EntryPoints()
+_NUMPY = vars(np)  # the module's namespace: what np.array looks up
+
+
+def numpy_entry_points() -> _EntryPoints:
+    """While the block runs, ``np.array`` & co. keep diffkit's arrays inside (see above)."""
+    return _ENTRY_POINTS

@@ -430,15 +430,17 @@ def _euclidean_forward(x: Any, *, axis: Any, keepdims: bool) -> Any:
 
 
 def _root_or_zero(total: sympy.Expr) -> sympy.Expr:
-    # sqrt(total), held at 0 where total = 0, so the derivative there is the subgradient 0
-    # (x / sqrt(total) would be 0/0), as reverse mode's VJP gives. The root is taken of a
-    # total moved away from 0 as well: the chain rule through the unused branch would
-    # otherwise multiply 0 by sqrt's infinite slope (the "double where" of jax's FAQ).
+    """sqrt(total) with the derivative reverse mode's VJP gives: 0 where total = 0 (the
+    norm's subgradient there; x / sqrt(total) would be 0/0), and so the Hessian 0 there.
+
+    Written sqrt(total + [total = 0]) * (1 - [total = 0]): the root is taken of a value
+    kept away from 0, so the chain rule never multiplies 0 by sqrt's infinite slope (the
+    "double where" of jax's FAQ), and without a Piecewise, whose construction SymPy
+    folds and simplifies at a cost that grows with nested norms."""
     if total.is_Number:
         return sympy.sqrt(total)
-    zero = sympy.Eq(total, 0)
-    safe = total + indicator.of(zero)  # 1 where total = 0; a Piecewise here would be folded
-    return sympy.Piecewise((sympy.S.Zero, zero), (sympy.sqrt(safe), True))
+    zero = indicator.of(sympy.Eq(total, 0, evaluate=False))
+    return sympy.sqrt(total + zero) * (1 - zero)
 
 
 def _euclidean_symbolic(x: np.ndarray, *, axis: Any, keepdims: bool) -> np.ndarray:

@@ -272,6 +272,45 @@ def _outer(a: Any, b: Any, out: Any = None) -> Any:
     return np.reshape(a, (-1, 1)) * np.reshape(b, (1, -1))
 
 
+def _full_convolution(a: Any, v: Any) -> Any:
+    """sum_i a[i] v[k - i] for every k, as a product with the banded matrix of v (built by
+    indexing a zero-padded v), so it is a composition of rules both backends have."""
+    n, m = shape_of(a)[0], shape_of(v)[0]
+    padded = np.concatenate([np.zeros(n - 1), v, np.zeros(n - 1)])
+    band = np.arange(n + m - 1)[:, None] - np.arange(n)[None, :] + (n - 1)
+    return padded[band] @ a
+
+
+def _one_dimensional(name: str, a: Any, v: Any) -> tuple[int, int]:
+    n, m = shape_of(a), shape_of(v)
+    if len(n) != 1 or len(m) != 1 or not n[0] or not m[0]:
+        raise UnsupportedOption(f"{name} of arrays that are not non-empty and 1-D")
+    return n[0], m[0]
+
+
+def _convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    n, m = _one_dimensional("np.convolve", a, v)
+    full = _full_convolution(a, v) if n >= m else _full_convolution(v, a)
+    longer, shorter = max(n, m), min(n, m)
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (shorter - 1) // 2
+        return full[start : start + longer]
+    if mode == "valid":
+        return full[shorter - 1 : longer]
+    raise UnsupportedOption(f"np.convolve with mode={mode!r}")
+
+
+def _correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    # c[k] = sum_j a[j + k] v[j]: the convolution with v reversed; NumPy reverses the
+    # result when v is the longer one (its correlation is computed with them swapped)
+    n, m = _one_dimensional("np.correlate", a, v)
+    if n >= m:
+        return _convolve(a, np.flip(v), mode)
+    return np.flip(_convolve(v, np.flip(a), mode))
+
+
 def _kron(a: Any, b: Any) -> Any:
     a_shape, b_shape = shape_of(a), shape_of(b)
     d = max(len(a_shape), len(b_shape))
@@ -369,6 +408,8 @@ RULES: tuple[ArrayRule, ...] = (
     ArrayRule("np.inner", (np.inner,), composite=_inner),
     ArrayRule("np.outer", (np.outer, np.linalg.outer), composite=_outer),
     ArrayRule("np.kron", (np.kron,), composite=_kron),
+    ArrayRule("np.convolve", (np.convolve,), composite=_convolve),
+    ArrayRule("np.correlate", (np.correlate,), composite=_correlate),
     ArrayRule("np.cross", (np.cross, np.linalg.cross), composite=_cross),
     ArrayRule("np.linalg.multi_dot", (np.linalg.multi_dot,), composite=_multi_dot),
     ArrayRule("np.vecdot", (*_ufunc_products[:1], np.linalg.vecdot), composite=_vecdot),

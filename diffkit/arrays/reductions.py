@@ -54,10 +54,11 @@ def _bind_sum(
     initial: Any = None,
     where: Any = None,
 ) -> Bound:
-    no_options(
-        "np.sum", dtype=dtype, out=out, initial=given(initial, None), where=given(where, None)
-    )
-    return (a,), {"axis": axis, "keepdims": bool(given(keepdims, False))}
+    if dtype is not None or out is not None or initial is not None or where is not None:
+        no_options(
+            "np.sum", dtype=dtype, out=out, initial=given(initial, None), where=given(where, None)
+        )
+    return (a,), {"axis": axis, "keepdims": keepdims is not np._NoValue and bool(keepdims)}
 
 
 def _sum_forward(x: Any, *, axis: Any, keepdims: bool) -> Any:

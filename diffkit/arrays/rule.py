@@ -125,9 +125,10 @@ def display_name(func: Any) -> str:
 
 def no_options(name: str, **options: Any) -> None:
     """Refuse the options of ``name`` that were given (not None / False)."""
-    used = sorted(k for k, v in options.items() if v is not None and v is not False)
-    if used:
-        raise UnsupportedOption(f"{name} with {', '.join(used)}=")
+    for v in options.values():
+        if v is not None and v is not False:
+            used = sorted(k for k, v in options.items() if v is not None and v is not False)
+            raise UnsupportedOption(f"{name} with {', '.join(used)}=")
 
 
 def given(value: Any, default: Any) -> Any:

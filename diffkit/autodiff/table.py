@@ -73,16 +73,24 @@ def call(rule: ArrayRule, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if rule.passive:
         raw_args = [_tensor.plain(a) for a in args]
         return rule.functions[0](*raw_args, **{k: _tensor.plain(v) for k, v in kwargs.items()})
-    assert rule.bind is not None
-    assert rule.forward is not None
+    bind, forward = rule.bind, rule.forward
+    assert bind is not None
+    assert forward is not None
     try:
-        arrays, params = rule.bind(*args, **kwargs)
+        arrays, params = bind(*args, **kwargs)
     except UnsupportedOption as exc:
         raise _refused(rule, exc) from None
     Tensor = _tensor.Tensor
-    raw = [a.data if isinstance(a, Tensor) else a for a in arrays]
-    data = rule.forward(*raw, **params)
-    if not any(isinstance(a, Tensor) for a in arrays):
+    traced = False
+    raw = []
+    for a in arrays:  # a loop, not any(...) and a comprehension: sum(x) is this hot
+        if isinstance(a, Tensor):
+            traced = True
+            raw.append(a.data)
+        else:
+            raw.append(a)
+    data = forward(*raw, **params)
+    if not traced:
         return rule.result(data) if isinstance(data, tuple) and rule.result else data
     assert rule.vjp is not None
     if not isinstance(data, tuple):

@@ -73,6 +73,12 @@ class UnsupportedOperationError(NotDifferentiable):
     """A NumPy call on a tensor that the engine cannot differentiate."""
 
 
+# NumPy's own asarray, bound before anything could replace ``np.asarray``: results are
+# recorded while a user's function runs, when ``np.asarray`` is diffkit's (see
+# arrays.creation), and a call site that alternates between the two is slow.
+_asarray = np.asarray
+
+
 def _unsupported(what: str) -> UnsupportedOperationError:
     return table.unsupported(what)
 
@@ -365,7 +371,7 @@ class Tensor(ArrayMethods):
     def _wrap(cls, data: Any, node: Node) -> Tensor:
         """A tensor for a value already in the graph (a saved value in a recorded backward pass)."""
         out = cls.__new__(cls)
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.data = data if isinstance(data, np.ndarray) else _asarray(data)
         out.grad = None
         out.label = ""
         out._node = node
@@ -388,7 +394,7 @@ class Tensor(ArrayMethods):
         needs are freed as soon as the user's code drops them (default: keep all).
         """
         out = _new_tensor(cls)
-        out.data = data = data if type(data) is np.ndarray else np.asarray(data)
+        out.data = data = data if type(data) is np.ndarray else _asarray(data)
         out.grad = None
         out.label = ""
         if len(args) == 2:
@@ -421,6 +427,8 @@ class Tensor(ArrayMethods):
         return _apply(ufunc, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func is _NP_SUM:  # the commonest call, without the table lookup
+            return table.call(_SUM, args, kwargs)
         return table.call_function(func, args, kwargs)
 
     def __diffkit_rule__(self, rule: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -650,7 +658,7 @@ def _operator(ufunc: Any, row: ops.Primitive, a: Any, b: Any) -> Tensor:
     else:  # the ** operator takes NumPy's fast paths (x**2 is a multiply); np.power does not
         data = ra**rb if ufunc is np.power else ufunc(ra, rb)
     out = _new_tensor(Tensor)
-    out.data = data = data if type(data) is np.ndarray else np.asarray(data)
+    out.data = data = data if type(data) is np.ndarray else _asarray(data)
     out.grad = None
     out.label = ""
     out._node = _binary_node(data, row.name, vjps.elementwise, a, b, ta, tb, row, row.saves)
@@ -686,6 +694,7 @@ def _rule(function: Any) -> ArrayRule:
 
 
 _SUM = _rule(np.sum)
+_NP_SUM = np.sum
 _TRANSPOSE = _rule(np.transpose)
 
 

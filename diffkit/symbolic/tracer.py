@@ -291,7 +291,7 @@ class SymbolicArray(ArrayMethods):
             raise unsupported(f"x.astype({np.dtype(dtype).name}) of a symbolic value", reverse=True)
         return self
 
-    def item(self) -> float:
+    def item(self, *index: Any) -> float:
         raise unsupported("item() of a symbolic value", reverse=True)
 
     # ------------------------------------------------------------------ operators
