@@ -203,7 +203,7 @@ def test_functions_that_ignore_their_input_have_zero_gradient():
     [
         (lambda v: np.sum(np.fft.fft(v).real), "np.fft.fft"),
         (lambda v: np.linalg.qr(np.outer(v, v))[0][0, 0], "np.linalg.qr"),
-        (lambda v: np.sum(np.convolve(v, v)), "np.convolve"),
+        (lambda v: np.sum(np.i0(v)), "np.i0"),
         (lambda v: np.sum(np.frexp(v)[0]), "np.frexp"),
         (lambda v: np.sum(np.sum(v, dtype=np.float32)), "np.sum with dtype"),
         (lambda v: np.add.reduce(v), "np.add.reduce"),
