@@ -90,58 +90,45 @@ class _Kink(sympy.Function):
         return type(self)._pick(*values)  # SymPy numbers in, a SymPy number out
 
 
-class maximum(_Kink):
+class _Extreme(_Kink):
+    """The larger (``larger``) or smaller of two arguments; at a tie each gets half."""
+
+    nargs = 2
+    larger: bool
+
+    @classmethod
+    def _pick(cls, a: Any, b: Any) -> Any:
+        return a if (a >= b if cls.larger else a <= b) else b
+
+    @classmethod
+    def eval(cls, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
+        if a == b:
+            return a
+        if a is sympy.nan or b is sympy.nan:
+            return sympy.nan
+        if _both_numbers(a, b):
+            return cls._pick(a, b)
+        order = _decided(a - b)  # True: a >= b
+        if order is None:
+            return None
+        return a if order == cls.larger else b
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        a, b = self.args
+        lead = a - b if self.larger else b - a  # > 0 where the first argument is chosen
+        return sympy.Heaviside(lead if argindex == 1 else -lead, _HALF)
+
+
+class maximum(_Extreme):
     """``np.maximum(a, b)``: binary, and at a tie each argument gets half the gradient."""
 
-    nargs = 2
-
-    @classmethod
-    def _pick(cls, a: Any, b: Any) -> Any:
-        return a if a >= b else b
-
-    @classmethod
-    def eval(cls, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
-        if a == b:
-            return a
-        if a is sympy.nan or b is sympy.nan:
-            return sympy.nan
-        if _both_numbers(a, b):
-            return a if a >= b else b
-        order = _decided(a - b)
-        if order is None:
-            return None
-        return a if order else b
-
-    def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        a, b = self.args
-        return sympy.Heaviside(a - b if argindex == 1 else b - a, _HALF)
+    larger = True
 
 
-class minimum(_Kink):
+class minimum(_Extreme):
     """``np.minimum(a, b)``: binary, and at a tie each argument gets half the gradient."""
 
-    nargs = 2
-
-    @classmethod
-    def _pick(cls, a: Any, b: Any) -> Any:
-        return a if a <= b else b
-
-    @classmethod
-    def eval(cls, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
-        if a == b:
-            return a
-        if a is sympy.nan or b is sympy.nan:
-            return sympy.nan
-        if _both_numbers(a, b):
-            return a if a <= b else b
-        order = _decided(a - b)
-        if order is None:
-            return None
-        return b if order else a
-
-    def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        a, b = self.args
-        return sympy.Heaviside(b - a if argindex == 1 else a - b, _HALF)
+    larger = False
 
 
 class relu(_Kink):
