@@ -104,12 +104,20 @@ def _check_noise(level: float) -> float:
 
 def _coordinates(f: Function, point: Any) -> np.ndarray:
     try:
-        coords = np.asarray(point, dtype=float).reshape(-1)
+        array = np.asarray(point, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(
             f"cannot sweep {f.name!r} at {point!r}: a point is a number or a flat sequence "
             "of numbers"
         ) from None
+    if array.ndim > 1:
+        # flattened, f would get another argument than the one it was written for (a flat
+        # a @ a is a dot product), and every row would read ok with another function's truth
+        raise ValueError(
+            f"cannot sweep {f.name!r} at a point of shape {array.shape}: sweep points are flat "
+            "(give f a flat vector and reshape inside f)"
+        )
+    coords = array.reshape(-1)
     if coords.size == 0:
         raise ValueError(f"cannot sweep {f.name!r} at {point!r}: the point has no coordinates")
     return coords

@@ -120,6 +120,8 @@ def outcome_rows(
     status[nonfinite], message[nonfinite] = "nonfinite", "the estimate is not finite"
     silent = (status == "nonfinite") & (message == "")
     message[silent] = "no finite estimate: a stencil point is outside the domain or f overflowed"
+    own = np.isin(status, ("infinite", "undefined")) & (message == "")  # a backend's own verdict
+    message[own] = [f"the backend's derivative is {s} at this point" for s in status[own]]
     unmeasured = (status == "ok") & np.isnan(truths)
     status[unmeasured] = NO_TRUTH
     message[unmeasured] = no_truth or "no exact derivative at this point"

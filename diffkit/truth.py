@@ -247,6 +247,18 @@ def jacobian(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], x: 
 _ZERO_AT_KINK = (sympy.Abs, sympy.sign, sympy.Heaviside, kink_functions.relu)
 _INTEGER_JUMPS = (sympy.floor, sympy.ceiling)
 _TIES = (sympy.Max, sympy.Min, kink_functions.maximum, kink_functions.minimum)
+_LANE_EXTREMES = {"np.max": np.max, "np.min": np.min}  # opaque reductions (diffkit.arrays)
+
+
+def _tied_extreme(node: ArrayEntry, value: Callable[[sympy.Expr], float]) -> bool:
+    """Whether a lane of an np.max/np.min call has its extreme at two entries or more."""
+    family = type(node)
+    extreme = _LANE_EXTREMES[family.rule.name]
+    values = np.array([value(a) for a in node.inputs]).reshape(family.input_shapes[0])
+    axis = family.parameters()["axis"]
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    top = extreme(values, axis=axis, keepdims=True)
+    return bool(np.any(np.sum(values == top, axis=axis) > 1))
 
 
 def on_kink(f: Function, x: Any) -> bool:
@@ -271,6 +283,9 @@ def on_kink(f: Function, x: Any) -> bool:
         elif isinstance(node, _TIES):
             values = [value(arg) for arg in node.args]
             if len(set(values)) < len(values):
+                return True
+        elif isinstance(node, ArrayEntry) and type(node).rule.name in _LANE_EXTREMES:
+            if _tied_extreme(node, value):
                 return True
         elif isinstance(node, _INTEGER_JUMPS):
             if float(value(node.args[0])).is_integer():

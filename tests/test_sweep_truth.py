@@ -227,3 +227,30 @@ def test_a_vector_valued_function_gives_error_rows_that_say_so(fn, point, count)
     assert set(frame.status) == {"error"}
     assert frame.message.str.contains(f"returns {count} values").all(), set(frame.message)
     assert not frame.message.str.contains("0-dimensional").any()
+
+
+def test_a_traced_truth_goes_through_opaque_linear_algebra_and_reductions():
+    """det, inv, max: opaque nodes of the trace; their truth once failed (SymPy's Derivative
+    wants a set of free symbols) and every row read no-truth."""
+    det = lambda x: np.linalg.det(np.stack([np.stack([x + 3, 1.0]), np.stack([2.0, x**2 + 1])]))  # noqa: E731
+    frame = sweep([det], points=[0.37], methods=[], backends=["reverse", "symbolic"])
+    assert set(frame.truth_source) == {"traced"}
+    assert (frame.status == "ok").all(), frame[["backend", "status", "message"]]
+    # d/dx ((x + 3)(x^2 + 1) - 2) = 3x^2 + 6x + 1
+    np.testing.assert_allclose(frame.truth, 3 * 0.37**2 + 6 * 0.37 + 1, rtol=1e-15)
+
+
+def test_a_tie_inside_np_max_is_a_kink():
+    tied = sweep(
+        [lambda v: np.sum(np.min(np.reshape(v, (2, 2)), axis=1))],
+        points=[(1.0, 1.0, 2.0, 3.0), (1.0, 2.0, 3.0, 4.0)],
+        methods=[],
+        backends=["reverse"],
+    )
+    assert tied.groupby("point").kink.all().to_dict() == {"1, 1, 2, 3": True, "1, 2, 3, 4": False}
+
+
+def test_a_matrix_shaped_point_is_refused_not_flattened():
+    """Flattened, sum(a @ a) became a dot product: every row ok, with another function's truth."""
+    with pytest.raises(ValueError, match="shape \\(2, 2\\)"):
+        sweep([lambda a: np.sum(a @ a)], points=[np.eye(2)], backends=["reverse"])

@@ -91,10 +91,12 @@ class Inputs(sympy.Tuple):
         return self is other or super().__eq__(other)
 
     @property
-    def free_symbols(self) -> frozenset[sympy.Basic]:
-        found: frozenset[sympy.Basic] | None = self.__dict__.get("_free")
+    def free_symbols(self) -> set[sympy.Basic]:
+        # a set, as SymPy's own (Derivative checks ``isinstance(..., set)``), cached: an
+        # entry of a 100x100 max is asked once per entry, and a copy would cost n^2
+        found: set[sympy.Basic] | None = self.__dict__.get("_free")
         if found is None:
-            found = self.__dict__["_free"] = frozenset().union(*(a.free_symbols for a in self.args))
+            found = self.__dict__["_free"] = set().union(*(a.free_symbols for a in self.args))
         return found
 
 
@@ -126,7 +128,7 @@ class ArrayEntry(sympy.Function):
         return tuple(self.args[1].args)
 
     @property
-    def free_symbols(self) -> frozenset[sympy.Basic]:
+    def free_symbols(self) -> set[sympy.Basic]:
         return self.args[1].free_symbols
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:

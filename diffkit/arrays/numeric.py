@@ -59,6 +59,9 @@ def _nanreduce(name: str, reduce: Any, fill: float) -> Any:
     def nan_reduction(
         a: Any, axis: Any = None, *args: Any, keepdims: Any = False, **kwargs: Any
     ) -> Any:
+        # dtype, out, initial, where change the result: refused, never ignored
+        options = dict(zip(("dtype", "out"), args, strict=False)) | kwargs
+        no_options(name, **{k: given(v, None) for k, v in options.items()})
         return reduce(
             _nan_replaced(a, fill, name), axis=axis, keepdims=bool(given(keepdims, False))
         )
@@ -90,7 +93,10 @@ def _nanvar(
     keepdims: Any = False,
     **kwargs: Any,
 ) -> Any:
-    no_options("np.nanvar", dtype=dtype, out=out)
+    correction = given(kwargs.pop("correction", None), None)
+    no_options("np.nanvar", dtype=dtype, out=out, **{k: given(v, None) for k, v in kwargs.items()})
+    if correction is not None:
+        ddof = correction
     keepdims = bool(given(keepdims, False))
     valid = ~np.isnan(_values(a, "np.nanvar"))
     mean = _nanmean(a, axis=axis, keepdims=True)

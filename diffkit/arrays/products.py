@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .rule import ArrayRule, Bound, UnsupportedOption, no_options, shape_of, unbroadcast
+from .rule import ArrayRule, Bound, UnsupportedOption, given, no_options, shape_of, unbroadcast
 
 __all__ = ["RULES"]
 
@@ -357,15 +357,24 @@ def _multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     return result
 
 
+def _gufunc_options(name: str, rest: dict[str, Any]) -> None:
+    # the gufunc options (axes=, keepdims=, out=, dtype=, ...) change the result: refused,
+    # never ignored
+    no_options(name, **{k: given(v, None) for k, v in rest.items()})
+
+
 def _vecdot(x1: Any, x2: Any, /, *, axis: int = -1, **rest: Any) -> Any:
+    _gufunc_options("np.vecdot", rest)
     return np.sum(x1 * x2, axis=axis)
 
 
 def _matvec(x1: Any, x2: Any, /, **rest: Any) -> Any:
+    _gufunc_options("np.matvec", rest)
     return np.matmul(x1, np.expand_dims(x2, -1))[..., 0]
 
 
 def _vecmat(x1: Any, x2: Any, /, **rest: Any) -> Any:
+    _gufunc_options("np.vecmat", rest)
     return np.matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
 
 

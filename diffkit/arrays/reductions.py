@@ -22,6 +22,7 @@ from .entries import opaque_call
 from .rule import (
     ArrayRule,
     Bound,
+    UnsupportedOption,
     axes_of,
     concrete,
     expand_reduced,
@@ -436,12 +437,14 @@ def _median(
     a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
 ) -> Any:
     no_options("np.median", out=out)
-    shape = shape_of(a)
+    original = shape = shape_of(a)
     if axis is None:
         a, axis, shape = np.reshape(a, (-1,)), 0, (math.prod(shape),)
+        if keepdims:
+            return np.reshape(_median(a, axis=0), (1,) * len(original))
     axes = axes_of(axis, len(shape))
     if len(axes) != 1:
-        raise ValueError("np.median over several axes: reshape first")
+        raise UnsupportedOption("np.median over several axes (reshape them into one first)")
     ax = axes[0]
     ordered = np.sort(a, axis=ax)
     n = shape[ax]

@@ -485,8 +485,18 @@ def _linspace(
     return samples
 
 
-def _full_like(a: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
-    shape = kwargs.pop("shape", None)
+def _full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: Any = "K",
+    subok: Any = True,
+    shape: Any = None,
+    **kwargs: Any,
+) -> Any:
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise UnsupportedOption(f"np.full_like with dtype={np.dtype(dtype).name}")
+    no_options("np.full_like", **kwargs)
     target = shape_of(a) if shape is None else tuple(np.atleast_1d(shape))
     return np.broadcast_to(fill_value, target) * np.ones(target)
 

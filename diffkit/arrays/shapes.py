@@ -252,7 +252,8 @@ def _split_points(n: int, sections: Any, exact: bool) -> list[int]:
             at += size + (1 if k < extra else 0)
             points.append(at)
         return points
-    return [0, *(min(int(i), n) for i in sections), n]
+    # NumPy slices at each index: a negative one counts from the end
+    return [0, *(min(int(i) if int(i) >= 0 else max(int(i) + n, 0), n) for i in sections), n]
 
 
 def _splitter(exact: bool) -> Any:
