@@ -125,6 +125,11 @@ def _run_serial(
 # ---------------------------------------------------------------------- processes
 
 
+_READY = "ready"
+# Longest a new worker may take to start: a forkserver child imports the work's modules.
+_START_LIMIT = 120.0
+
+
 def _worker_main(
     conn: Connection, tasks: Sequence[Any], work: Callable[[Any], Any], memory_limit: int | None
 ) -> None:
@@ -133,6 +138,7 @@ def _worker_main(
     if memory_limit is not None:
         _limit_memory(memory_limit)
     parent = os.getppid()
+    conn.send(_READY)  # started (a forkserver child has imported the work): time counts from here
     while wait_for_parent(conn, parent):
         try:
             index = conn.recv()
@@ -216,6 +222,8 @@ class _Pool:
         self.ctx = ctx
         self.args = (tasks, work, memory_limit)
         self.workers = [self._start() for _ in range(jobs)]
+        for worker in self.workers:  # all start at once; a task's time counts once it has
+            self._await_ready(worker)
 
     def _start(self) -> _Worker[Any]:
         parent, child = self.ctx.Pipe()
@@ -224,11 +232,26 @@ class _Pool:
         child.close()
         return _Worker(process, parent)
 
+    def _await_ready(self, worker: _Worker[Any]) -> None:
+        try:
+            if worker.conn.poll(_START_LIMIT) and worker.conn.recv() == _READY:
+                return
+        except (EOFError, OSError):
+            pass
+        code = worker.process.exitcode
+        self.close()
+        raise RuntimeError(
+            f"a worker process did not start (exit code {code}); "
+            f"with the {self.ctx.get_start_method()} start method the tasks must unpickle"
+        )
+
     def replace(self, worker: _Worker[Any]) -> None:
         worker.process.kill()
         worker.process.join()
         worker.conn.close()
-        self.workers[self.workers.index(worker)] = self._start()
+        fresh = self._start()
+        self.workers[self.workers.index(worker)] = fresh
+        self._await_ready(fresh)
 
     def close(self) -> None:
         for worker in self.workers:

@@ -250,11 +250,11 @@ _TIES = (sympy.Max, sympy.Min, kink_functions.maximum, kink_functions.minimum)
 _LANE_EXTREMES = {"np.max": np.max, "np.min": np.min}  # opaque reductions (diffkit.arrays)
 
 
-def _tied_extreme(node: ArrayEntry, value: Callable[[sympy.Expr], float]) -> bool:
+def _tied_extreme(node: ArrayEntry, values_of: Callable[[tuple[sympy.Expr, ...]], Any]) -> bool:
     """Whether a lane of an np.max/np.min call has its extreme at two entries or more."""
     family = type(node)
     extreme = _LANE_EXTREMES[family.rule.name]
-    values = np.array([value(a) for a in node.inputs]).reshape(family.input_shapes[0])
+    values = np.asarray(values_of(node.inputs), dtype=float).reshape(family.input_shapes[0])
     axis = family.parameters()["axis"]
     axis = tuple(axis) if isinstance(axis, list) else axis
     top = extreme(values, axis=axis, keepdims=True)
@@ -276,6 +276,13 @@ def on_kink(f: Function, x: Any) -> bool:
     def value(e: sympy.Expr) -> float:
         return _evaluate(e, f.variables, point)
 
+    def values_of(exprs: tuple[sympy.Expr, ...]) -> Any:
+        # one compiled call for all inputs of an opaque call (there may be thousands)
+        found = _evaluate_all(exprs, f.variables, point)
+        return found if found is not None else [value(e) for e in exprs]
+
+    settled: set[tuple[Any, int]] = set()  # (family, inputs): the entries of one call share them
+
     for node in sympy.preorder_traversal(f.expr):
         if isinstance(node, _ZERO_AT_KINK):
             if value(node.args[0]) == 0.0:
@@ -285,8 +292,11 @@ def on_kink(f: Function, x: Any) -> bool:
             if len(set(values)) < len(values):
                 return True
         elif isinstance(node, ArrayEntry) and type(node).rule.name in _LANE_EXTREMES:
-            if _tied_extreme(node, value):
-                return True
+            key = (type(node), id(node.args[1]))
+            if key not in settled:
+                settled.add(key)
+                if _tied_extreme(node, values_of):
+                    return True
         elif isinstance(node, _INTEGER_JUMPS):
             if float(value(node.args[0])).is_integer():
                 return True

@@ -288,7 +288,12 @@ def _one_dimensional(name: str, a: Any, v: Any) -> tuple[int, int]:
     return n[0], m[0]
 
 
+def _as_operand(x: Any) -> Any:
+    return x if hasattr(x, "shape") else np.asarray(x, dtype=float)  # a list of numbers
+
+
 def _convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    a, v = _as_operand(a), _as_operand(v)
     n, m = _one_dimensional("np.convolve", a, v)
     full = _full_convolution(a, v) if n >= m else _full_convolution(v, a)
     longer, shorter = max(n, m), min(n, m)
@@ -305,6 +310,7 @@ def _convolve(a: Any, v: Any, mode: str = "full") -> Any:
 def _correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     # c[k] = sum_j a[j + k] v[j]: the convolution with v reversed; NumPy reverses the
     # result when v is the longer one (its correlation is computed with them swapped)
+    a, v = _as_operand(a), _as_operand(v)
     n, m = _one_dimensional("np.correlate", a, v)
     if n >= m:
         return _convolve(a, np.flip(v), mode)

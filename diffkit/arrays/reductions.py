@@ -55,6 +55,8 @@ def _bind_sum(
     initial: Any = None,
     where: Any = None,
 ) -> Bound:
+    if where is True:  # NumPy's own default: every entry
+        where = None
     if dtype is not None or out is not None or initial is not None or where is not None:
         no_options(
             "np.sum", dtype=dtype, out=out, initial=given(initial, None), where=given(where, None)

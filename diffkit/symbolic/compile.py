@@ -208,8 +208,6 @@ class _Printer:
 
 def source(program: Program, name: str = "evaluate") -> str:
     """The Python source of ``program`` as a function of its variables, returning a list."""
-    names = {v: f"_v{i}" for i, v in enumerate(program.variables)}
-    names.update({t: f"_t{i}" for i, (t, _) in enumerate(program.assignments)})
     text, _ = _source(program, name)
     return text
 
