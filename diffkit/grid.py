@@ -163,10 +163,22 @@ def fitted(f: Function, points: Sequence[Any]) -> tuple[Function, list[Any]]:
     return f, shaped
 
 
+def _method(method: FDMethod | str) -> FDMethod:
+    """A rule, or the label of one of FD_METHODS ("forward", "central", ...)."""
+    if isinstance(method, FDMethod):
+        return method
+    by_label = {m.label: m for m in FD_METHODS}
+    if method in by_label:
+        return by_label[method]
+    raise ValueError(
+        f"unknown finite-difference rule {method!r}: give an FDMethod or one of {sorted(by_label)}"
+    )
+
+
 def tasks(
     functions: Iterable[Function | str | Any],
     *,
-    methods: Sequence[FDMethod] = FD_METHODS,
+    methods: Sequence[FDMethod | str] = FD_METHODS,
     steps: Sequence[float] = DEFAULT_STEPS,
     backends: Sequence[str | Differentiator] = (),
     dtypes: Sequence[str] = ("float64",),
@@ -176,6 +188,7 @@ def tasks(
     n: int = 1,
 ) -> list[Task]:
     """The sweep's grid as a list of independent tasks (see ``sweep`` for the arguments)."""
+    rules = [_method(m) for m in methods]
     step_grid = np.asarray(steps, dtype=float)
     diffs = [(b, checked_backend(b)) if isinstance(b, str) else (b.name, b) for b in backends]
     peers = set(plugin_names())
@@ -190,7 +203,7 @@ def tasks(
         for point in chosen:
             label = point_label(point)
             for dtype, level in itertools.product(dtypes, levels):
-                for method in methods:
+                for method in rules:
                     if level and method.scheme == "complex":
                         continue  # noise on real values never reaches the imaginary part
                     task_seed = _seed(seed, f.name, label, dtype, level, method.label)

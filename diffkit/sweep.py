@@ -150,7 +150,7 @@ def _give_up(task: Task, status: str, message: str) -> dict[str, list[Any]]:
 def sweep(
     functions: Iterable[Function | str | Any],
     *,
-    methods: Sequence[FDMethod] = FD_METHODS,
+    methods: Sequence[FDMethod | str] = FD_METHODS,
     steps: Sequence[float] = DEFAULT_STEPS,
     backends: Sequence[str | Differentiator] = (),
     dtypes: Sequence[str] = ("float64",),
@@ -167,7 +167,8 @@ def sweep(
 ) -> pd.DataFrame:
     """Estimate derivatives over the whole grid and return the tidy frame of ``COLUMNS``.
 
-    ``methods`` are finite-difference rules swept over ``steps``; ``backends`` (names
+    ``methods`` are finite-difference rules swept over ``steps`` (an ``FDMethod``, or
+    the label of one of ``FD_METHODS``: ``"central"``); ``backends`` (names
     or objects) run once per point. ``points`` overrides each function's own points
     (a plain callable has none: pass them); a plain callable takes as many variables
     as its points have coordinates (``grid.fitted``), and points that contradict a

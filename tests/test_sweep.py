@@ -126,3 +126,10 @@ def test_every_backend_appears_beside_the_finite_differences():
     reverse = frame[frame.backend == "reverse"].iloc[0]
     assert reverse.rel_err <= 2 * np.finfo(float).eps
     assert set(frame.backend) == {"fd", "fd-richardson", "reverse"}
+
+
+def test_rules_by_label():
+    by_label = sweep(["exp(x)"], points=[0.5], methods=["central"], steps=[1e-5])
+    assert list(by_label.method.unique()) == ["central"]
+    with pytest.raises(ValueError, match="unknown finite-difference rule 'centre'"):
+        sweep(["exp(x)"], points=[0.5], methods=["centre"])
