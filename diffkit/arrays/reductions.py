@@ -460,6 +460,23 @@ def _count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return np.sum((a != 0) * 1, axis=axis, keepdims=keepdims)  # a count: derivative 0
 
 
+def _extreme_rule(name: str, functions: tuple[Any, ...], extreme: Any, pick: Any) -> ArrayRule:
+    """np.max or np.min: opaque in the tracer, tied entries sharing the gradient equally."""
+    return ArrayRule(
+        name,
+        functions,
+        bind=_bind_extreme(name),
+        forward=lambda x, *, axis, keepdims: extreme(x, axis=_reduce_axis(axis), keepdims=keepdims),
+        vjp=_extreme_vjp,
+        opaque=True,
+        shapes=_extreme_shapes,
+        mpmath=_mp_extreme(pick),
+        symbolic=_extreme_symbolic(name),
+        jacobian=_share_rule(name, extreme, pick),
+        doc="tied entries share the gradient equally",
+    )
+
+
 RULES: tuple[ArrayRule, ...] = (
     ArrayRule(
         "np.sum",
@@ -480,32 +497,8 @@ RULES: tuple[ArrayRule, ...] = (
         symbolic=_prod_symbolic,
         doc="the product of the other factors, zeros included (no division)",
     ),
-    ArrayRule(
-        "np.max",
-        (np.max, np.amax),
-        bind=_bind_extreme("np.max"),
-        forward=lambda x, *, axis, keepdims: np.max(x, axis=_reduce_axis(axis), keepdims=keepdims),
-        vjp=_extreme_vjp,
-        opaque=True,
-        shapes=_extreme_shapes,
-        mpmath=_mp_extreme(max),
-        symbolic=_extreme_symbolic("np.max"),
-        jacobian=_share_rule("np.max", np.max, max),
-        doc="tied entries share the gradient equally",
-    ),
-    ArrayRule(
-        "np.min",
-        (np.min, np.amin),
-        bind=_bind_extreme("np.min"),
-        forward=lambda x, *, axis, keepdims: np.min(x, axis=_reduce_axis(axis), keepdims=keepdims),
-        vjp=_extreme_vjp,
-        opaque=True,
-        shapes=_extreme_shapes,
-        mpmath=_mp_extreme(min),
-        symbolic=_extreme_symbolic("np.min"),
-        jacobian=_share_rule("np.min", np.min, min),
-        doc="tied entries share the gradient equally",
-    ),
+    _extreme_rule("np.max", (np.max, np.amax), np.max, max),
+    _extreme_rule("np.min", (np.min, np.amin), np.min, min),
     ArrayRule("np.var", (np.var,), composite=_var),
     ArrayRule("np.std", (np.std,), composite=_std),
     ArrayRule("np.average", (np.average,), composite=_average),
