@@ -10,6 +10,7 @@ from .autodiff import Tensor, Value, draw_graph, grad, hessian, jacobian, nn, to
 from .backends import (
     ComplexStepError,
     Differentiator,
+    FDAccuracyWarning,
     FDResult,
     FiniteDifference,
     ReverseMode,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ComplexStepError",
     "Differentiator",
+    "FDAccuracyWarning",
     "FDResult",
     "FiniteDifference",
     "Function",

@@ -9,6 +9,7 @@ import pytest
 
 import diffkit as dk
 from diffkit import analysis, catalog, truth
+from diffkit.backends.accuracy import ACCEPTED
 from diffkit.backends.steps import StepError
 
 SMOOTH_1D = [
@@ -97,7 +98,10 @@ def test_auto_steps_land_where_the_error_model_says(name, point, scheme, accurac
     fd = dk.FiniteDifference(scheme=scheme, accuracy=accuracy)
     result = fd.estimate(f, point)
     predicted = analysis.theory(f, point, fd.rule(1)).total(float(result.h))
-    assert abs(float(result.value) - exact) <= 10 * predicted + 4 * np.finfo(float).eps * abs(exact)
+    actual = abs(float(result.value) - exact)
+    # The model's leading term vanishes at an inflection point (sigmoid at 0 for the
+    # forward rule): there the result's own estimate, from the pilot, must cover it.
+    assert actual <= max(10 * predicted, float(result.error)) + 4 * np.finfo(float).eps * abs(exact)
 
 
 @pytest.mark.parametrize(("name", "point"), SMOOTH_1D, ids=IDS)
@@ -123,8 +127,8 @@ def test_richardson_reaches_1e10_and_never_underestimates_its_error(name, point)
     actual = abs(float(result.value) - exact)
     assert rel_error(result.value, exact) <= 1e-10
     assert float(result.error) >= actual
-    assert result.status == "ok"
-    assert result.nfev <= 24
+    assert result.status in ACCEPTED  # near-zero where the derivative is 0
+    assert result.nfev <= 40  # the pilot (6 to 21) and the tableau
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -161,8 +165,9 @@ def test_derivative_calls_f_once_for_all_points_and_stencil_points():
     f = CountingFunction(np.sin)
     xs = np.linspace(0, 3, 100)
     got = dk.FiniteDifference(scheme="central", accuracy=4).derivative(f, xs)
-    assert f.calls == 1
-    assert f.points == 4 * xs.size  # the centre weight of a first-derivative rule is 0
+    assert f.calls == 2  # the pilot measures f's length at every point, then the rule runs
+    pilot_points = 10  # the pilot's 5th-derivative rule at hp and 2hp, where they agree
+    assert f.points == (pilot_points + 4) * xs.size  # the rule's centre weight is 0
     np.testing.assert_allclose(got, np.cos(xs), rtol=1e-10, atol=1e-12)
 
 
@@ -198,10 +203,23 @@ def test_richardson_drops_steps_longer_than_the_scale_of_f(expression, point):
     assert float(among.error[0]) == float(result.error)
 
 
-def test_richardson_without_an_asymptotic_step_is_not_converged_with_no_error_bound():
-    """sin(exp(exp(x) - 1) - 1) at 2.8387 varies on 4e-8; steps down to 1.7e-4 see noise."""
+def test_the_pilot_finds_a_length_far_below_x():
+    """sin(exp(exp(x) - 1) - 1) at 2.8387 varies on 1e-8, and its inner argument (9.8e6)
+    carries a rounding error of 2e-9: f' is knowable to about 1e-5, and no better."""
     f = dk.Function.from_string("sin(exp(exp(x) - 1) - 1)")
-    fd = dk.FiniteDifference(richardson=True)
+    exact = float(truth.derivative(f, 2.8387, 1))
+    result = dk.FiniteDifference().estimate(f, 2.8387)
+    assert abs(float(result.value) - exact) <= 2 * float(result.error)
+    assert rel_error(result.value, exact) < 1e-4
+    tableau = dk.FiniteDifference(richardson=True).estimate(f, 2.8387)
+    # Richardson's premise (f rounded to eps |f|) fails: it must not claim ok.
+    assert tableau.status != "ok" or abs(float(tableau.value) - exact) <= 2 * float(tableau.error)
+
+
+def test_richardson_without_an_asymptotic_step_is_not_converged_with_no_error_bound():
+    """The same f with scale=1 given: steps down to 1.7e-4 see noise."""
+    f = dk.Function.from_string("sin(exp(exp(x) - 1) - 1)")
+    fd = dk.FiniteDifference(richardson=True, scale=1.0)
     result = fd.estimate(f, 2.8387)
     assert result.status == "not-converged"
     assert float(result.error) == np.inf
@@ -217,7 +235,7 @@ def test_richardson_on_a_polynomial_its_rule_makes_exact_stops_in_the_first_batc
     result = dk.FiniteDifference(richardson=True).estimate(f, 3.0)
     assert result.status == "ok"
     assert float(result.value) == 6.0
-    assert f.calls == 1
+    assert f.calls == 2  # the pilot's, and the first batch
 
 
 def test_shape_of_points_is_kept():
@@ -254,18 +272,19 @@ def test_stencil_leaving_the_domain_falls_back_to_a_one_sided_rule():
     x = 1.0 - 1e-9
     result = dk.FiniteDifference().estimate(f, x)
     exact = -0.5 / np.sqrt(1.0 - x)
-    assert result.status in ("reduced-step", "one-sided")
+    assert result.status in ("ok", "one-sided")  # the pilot shrinks the step to the edge
     assert np.isfinite(result.value)
-    assert rel_error(result.value, exact) < 1e-2
+    assert rel_error(result.value, exact) < 1e-8
 
 
 def test_a_boundary_point_of_the_domain_uses_the_side_inside():
     """x^1.5 at 0: left of 0 is NaN; the forward rule gets f'(0) = 0 up to its O(sqrt h) error."""
     result = dk.FiniteDifference().estimate(lambda x: x**1.5, 0.0)
-    assert result.status == "one-sided"
+    # f'' is infinite at 0, so the one-sided pilot shrinks its step to almost nothing,
+    # and the tableau's estimate is all that backs the (tiny) value: no ok claimed.
+    assert result.status in ("one-sided", "not-converged")
     assert np.isfinite(result.value)
-    assert abs(result.value) < 1e-2
-    assert result.error > 0
+    assert abs(result.value) <= 2 * result.error + 1e-12
 
 
 def test_given_steps_are_never_changed_by_the_fallback():
@@ -474,7 +493,7 @@ def test_analytic_check_is_validated(check):
 
 
 def test_analytic_check_belongs_to_the_complex_step():
-    with pytest.raises(ValueError, match="analytic_check is an option of the complex step"):
+    with pytest.raises(ValueError, match="analytic_check is an option of the complex and contour"):
         dk.FiniteDifference(scheme="central", analytic_check="off")
 
 
@@ -489,13 +508,14 @@ def test_richardson_refuses_too_few_levels_to_ever_converge(levels):
 def test_richardson_with_the_fewest_levels_can_converge():
     fd = dk.FiniteDifference(richardson=True, max_levels=4)
     result = fd.estimate(lambda x: x**2, 1.3)
-    assert (str(result.status), int(result.nfev)) == ("ok", 8)
+    assert str(result.status) == "ok"
+    assert int(result.nfev) == 8 + 6  # four levels of two points, and the pilot's 6
     assert float(result.value) == pytest.approx(2.6, rel=1e-14)
 
 
-def test_complex_step_is_first_order_only():
-    with pytest.raises(ValueError, match="first derivatives only"):
-        dk.FiniteDifference(scheme="complex").derivative(np.sin, 1.0, n=2)
+def test_complex_step_gives_orders_one_and_two_only():
+    with pytest.raises(ValueError, match="order 1 and 2"):
+        dk.FiniteDifference(scheme="complex").derivative(np.sin, 1.0, n=3)
 
 
 def test_elementwise_contract_is_checked():
@@ -593,9 +613,9 @@ def test_a_matrix_point_reaches_f_as_the_matrix(scheme):
     fd = dk.FiniteDifference(scheme=scheme)
     np.testing.assert_allclose(fd.gradient(f, a), exact, rtol=1e-7)
     exact_jacobian = np.kron(np.eye(2), a.T) + np.kron(a, np.eye(2))  # row-major vec
-    np.testing.assert_allclose(
-        fd.jacobian(lambda m: m @ m, a), exact_jacobian, rtol=1e-7, atol=1e-9
-    )
+    jacobian = fd.jacobian(lambda m: m @ m, a)
+    assert jacobian.shape == (2, 2, 2, 2)  # f's output shape + x's shape
+    np.testing.assert_allclose(jacobian.reshape(4, 4), exact_jacobian, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(
         fd.hessian(f, a), dk.ReverseMode().hessian(f, a), rtol=1e-5, atol=1e-6
     )

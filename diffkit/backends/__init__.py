@@ -1,5 +1,6 @@
 """Differentiation backends behind one protocol, found by name."""
 
+from .accuracy import FDAccuracyWarning
 from .complexstep import ComplexStepError
 from .finite import FDResult, FiniteDifference
 from .protocol import Differentiator
@@ -12,6 +13,7 @@ from .symbolic import Symbolic, SymbolicResult
 __all__ = [
     "ComplexStepError",
     "Differentiator",
+    "FDAccuracyWarning",
     "FDResult",
     "FiniteDifference",
     "ReverseMode",

@@ -27,6 +27,8 @@ class Estimate:
     h: np.ndarray
     nfev: np.ndarray
     status: np.ndarray
+    # max |f| over the stencil at the step taken, per point: the scale of its rounding.
+    size: np.ndarray | None = None
 
 
 def finite_rows(values: np.ndarray) -> np.ndarray:

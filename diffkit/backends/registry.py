@@ -45,6 +45,7 @@ _BUILTIN: dict[str, Factory] = {
     "fd": FiniteDifference,
     "fd-richardson": lambda **options: FiniteDifference(richardson=True, **options),
     "complex-step": lambda **options: FiniteDifference(scheme="complex", **options),
+    "fd-contour": lambda **options: FiniteDifference(scheme="contour", **options),
     "reverse": ReverseMode,
     "symbolic": Symbolic,
 }

@@ -229,6 +229,7 @@ def extrapolate(
     rounding = F_ULPS * eps * rule.abs_weight_sum
     low, high = asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio)
     tables = [Tableau(low, high) for _ in range(x.size)]
+    sizes = np.zeros(x.size)
     active = list(range(x.size))
     levels, batch = 0, FIRST_BATCH
     while active and levels < max_levels:
@@ -237,6 +238,7 @@ def extrapolate(
         base, size = difference_quotient(phi, x[active], steps, rule)
         base_rows = base.reshape(count, len(active), -1).tolist()
         size_max = size.reshape(count, len(active), -1).max(axis=2)
+        sizes[active] = np.maximum(sizes[active], size_max.max(axis=0))
         noise = (rounding * size_max / steps**rule.n).tolist()
         for point in active:
             tables[point].nfev += count * rule.evaluations
@@ -256,6 +258,7 @@ def extrapolate(
         h=h0 * shrink[[t.best_level for t in tables]],
         nfev=np.array([t.nfev for t in tables]),
         status=np.array([t.status for t in tables], dtype=object),
+        size=sizes,
     )
 
 
@@ -285,6 +288,7 @@ def _extrapolate_one(
     table = Tableau(*asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio))
     levels, batch = 0, FIRST_BATCH
     width = 1
+    seen = 0.0
     while not table.done and levels < max_levels:
         count = min(batch, max_levels - levels)
         steps = [first * float(shrink[k]) for k in range(levels, levels + count)]
@@ -304,6 +308,7 @@ def _extrapolate_one(
                     total = total + (f_s[b][c] if w == 1 else w * f_s[b][c])
                     size = max(size, abs(f_s[b][c]))
                 base.append(total / denom)
+            seen = max(seen, size)
             table.add(base, factors, gains, rounding * size / h**rule.n, eps)
         levels += count
         batch = NEXT_BATCH
@@ -315,4 +320,5 @@ def _extrapolate_one(
         h=np.array([first * float(shrink[table.best_level])]),
         nfev=np.array([table.nfev]),
         status=np.array([table.status], dtype=object),
+        size=np.array([seen]),
     )

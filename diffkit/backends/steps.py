@@ -51,12 +51,19 @@ def optimal_step(rule: Stencil, dtype: Any = np.float64, *, scale: Any = 1.0) ->
     return np.asarray(scale, dtype=float) * ratio ** (1.0 / (n + p))
 
 
+# An automatic step is never below this many spacings of x: a shorter one leaves
+# x + h == x (a difference of 0) or a quotient of rounding alone.
+MIN_SPACINGS = 4.0
+
+
 def exact_step(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Shrink h so that x + h - x == h exactly: the step taken is the step divided by.
 
-    Call it under ``np.errstate(over="ignore")`` near the largest floats; where x + h
+    h is first raised to ``MIN_SPACINGS`` spacings of x where it is shorter. Call it
+    under ``np.errstate(over="ignore")`` near the largest floats; where x + h
     overflows, h is kept as it is.
     """
+    h = np.maximum(h, MIN_SPACINGS * np.spacing(np.abs(x)))
     exact = (x + h) - x
     if exact.size == 1:  # the common scalar case, without NumPy's masking machinery
         return exact if 0 < exact[0] < np.inf else h
