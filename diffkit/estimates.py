@@ -119,6 +119,11 @@ def run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiato
     if f.ndim == 1 and callable(estimate):
         # A richer result (FDResult, SymbolicResult): take the fields it has.
         result = estimate(f, x, n)
+        if np.size(result.value) != 1:
+            raise ValueError(
+                "derivative needs f: R -> R applied elementwise; f returned "
+                f"{np.shape(result.value)} at one point: a sweep differentiates scalar functions"
+            )
         return Outcome(
             values=np.atleast_1d(np.asarray(result.value, dtype=float)).reshape(1, 1),
             estimates=np.atleast_1d(getattr(result, "error", np.nan)).reshape(1, 1),

@@ -61,6 +61,16 @@ def judge(
     """
     out = np.asarray(status, dtype=object).copy()
     k = out.size
+    if k == 1:  # the common scalar call, without NumPy's per-call costs
+        out.reshape(-1)[0] = _judge_one(
+            str(out.reshape(-1)[0]),
+            float(np.min(np.abs(value))) if np.size(value) else 0.0,
+            float(np.max(error)),
+            float(np.max(rounding)),
+            float(np.max(natural)),
+            eps,
+        )
+        return out
     size = _per_point(np.abs(np.asarray(value, dtype=float)), k, np.min)
     error = _per_point(error, k, np.max)
     rounding = _per_point(rounding, k, np.max)
@@ -77,6 +87,17 @@ def judge(
     return out
 
 
+def _judge_one(
+    status: str, size: float, error: float, rounding: float, natural: float, eps: float
+) -> str:
+    """``judge`` for one point, in Python floats (the same comparisons)."""
+    if status not in _JUDGED or error <= OK_RTOL * size:
+        return status
+    if error <= near_zero_tolerance(eps) * natural:
+        return "near-zero"
+    return "rounding-dominated" if rounding >= 0.5 * error else "not-converged"
+
+
 def _per_point(values: Any, k: int, reduce: Any) -> np.ndarray:
     """One number per point from an array over (points, components...) or a scalar."""
     arr = np.asarray(values, dtype=float)
@@ -89,6 +110,8 @@ def _per_point(values: Any, k: int, reduce: Any) -> np.ndarray:
 def warn_unless_accepted(status: Any, error: Any, points: Any, what: str) -> None:
     """Warn once per call where any status is not in ACCEPTED, naming the first such point."""
     status = np.asarray(status, dtype=object).reshape(-1)
+    if status.size == 1 and status[0] in ACCEPTED:
+        return
     bad = ~np.isin(status, ACCEPTED)
     if not bad.any():
         return

@@ -254,8 +254,11 @@ def complex_second(
     else:
         steps = np.broadcast_to(np.asarray(h, dtype=float), x.shape).astype(float)
     cdtype = np.result_type(dtype, np.complex64)
-    w = np.exp(1j * np.pi / 4)
-    shift = (steps * w).astype(cdtype)
+    # h w = a (1 + i) with a = h / sqrt(2) made exact (x + a - x == a): a rounded real
+    # part would shift the two points unequally, an error of spacing(x) / a.
+    a = exact_step(x.astype(float), steps / np.sqrt(2.0))
+    steps = a * np.sqrt(2.0)
+    shift = (a + 1j * a).astype(cdtype)
     z = np.concatenate([x.astype(cdtype) + shift, x.astype(cdtype) - shift])
     values = np.asarray(phi(z))
     if not np.iscomplexobj(values):
@@ -265,7 +268,7 @@ def complex_second(
         )
     k = x.size
     plus, minus = values[:k], values[k:]
-    scale2 = per_point(steps**2, plus)
+    scale2 = per_point(2.0 * a**2, plus)
     value = (plus.imag + minus.imag) / scale2
     big = np.maximum(np.abs(plus), np.abs(minus)).reshape(k, -1).max(axis=1)
     error = COMPLEX_ROUNDING * eps * big / steps**2 + big * steps**4 / (180.0 * length**6)

@@ -335,6 +335,15 @@ class FiniteDifference:
         return result
 
     def _judge(self, result: Estimate, rule: Stencil, eps: float, length: np.ndarray) -> None:
+        if result.status.size == 1:  # one point, in floats
+            size1 = float(np.max(result.size if result.size is not None else np.abs(result.value)))
+            h1 = float(result.h[0])
+            rounding1 = F_ULPS * eps * rule.abs_weight_sum * size1 / h1**rule.n
+            natural1 = size1 / float(length[0]) ** rule.n
+            result.status = judge(
+                result.status, result.value, result.error, rounding1, natural1, eps
+            )
+            return
         size = result.size if result.size is not None else np.abs(result.value)
         size = np.asarray(size, dtype=float).reshape(result.status.size, -1).max(axis=1)
         rounding = F_ULPS * eps * rule.abs_weight_sum * size / result.h**rule.n

@@ -35,6 +35,7 @@ seen. After ``ITERATIONS`` tries a point keeps the last length it measured, and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -43,13 +44,13 @@ import numpy as np
 
 from .quotients import LineFunction
 from .stencils import Stencil, stencil
-from .steps import exact_step, machine_epsilon, optimal_step
+from .steps import MIN_SPACINGS, exact_step, machine_epsilon, optimal_step
 
 __all__ = ["LENGTH_CAP", "Pilot", "pilot", "typical_length"]
 
 ITERATIONS = 8
 # A measured length shorter than the guess by more than this is measured again.
-TRUST_SHORTER = 16.0
+TRUST_SHORTER = 2.0
 # A length longer than this many times max(|x|, 1) is taken as this: beyond it the
 # step is long enough that rounding is negligible, and longer steps only risk
 # leaving f's domain.
@@ -60,6 +61,7 @@ DOMAIN_SHRINK = 64.0
 # asymptotic step), or by their rounding.
 AGREE = 0.5
 NOISE = 8.0
+NOISY = 1e-4
 F_ULPS = 2.0
 
 
@@ -116,6 +118,8 @@ def pilot(
     """
     rule, offsets, w1, w2, q = _pilot_rule(m, scheme, np.dtype(dtype))
     eps = machine_epsilon(dtype)
+    if x.size == 1 and x.dtype == np.float64 and guess is None:
+        return _pilot_one(phi, float(x[0]), m, rule, offsets, w1, w2, q, eps)
     cap = LENGTH_CAP * typical_length(x)
     length = typical_length(x) if guess is None else np.asarray(guess, dtype=float).copy()
     size = np.zeros(x.shape)
@@ -124,6 +128,7 @@ def pilot(
     measured = length.copy()
     reach = np.zeros(x.shape)
     raised = np.zeros(x.shape, dtype=bool)
+    garbage = np.zeros(x.shape, dtype=bool)  # a step before this one was too long for f
     active = np.arange(x.size)
     spread = rule.abs_weight_sum
     constant = abs(float(rule.error_constant))
@@ -173,7 +178,14 @@ def pilot(
         # the step Richardson starts from must have been seen (``reach``).
         longer = agree & (found > 4.0 * length[active]) & ~raised[active]
         raised[active] |= longer
-        done = finite & ((agree & ~longer) | lost)
+        # Disagreeing by far less than f itself (|D1 - D2| hp^m << F) is not a step too
+        # long for f but f's own rounding, above eps |f| (an argument of 1e7 inside sin):
+        # shorter steps would only see more of it, so the guess stands.
+        # (Only on a step not chosen after garbage: there, near-equal values are more
+        # likely a step that is a multiple of f's period, sin at 1e8 and hp = 301 * 2 pi.)
+        noisy = ~lost & ~agree & (change * hp**m <= NOISY * big) & ~garbage[active]
+        found = np.where(noisy, np.minimum(found, length[active]), found)
+        done = finite & ((agree & ~longer) | lost | noisy)
         size[active] = np.where(finite, big, size[active])
         measured[active] = np.where(finite, found, measured[active])
         reach[active] = np.where(finite, float(np.max(np.abs(offsets))) * hp, reach[active])
@@ -185,6 +197,7 @@ def pilot(
             length[active] / DOMAIN_SHRINK,
             np.where(longer, found, np.minimum(length[active] / 4.0, found)),
         )
+        garbage[active] |= finite & ~agree & ~lost & ~noisy
         still = ~done
         length[active[still]] = nxt[still]
         active = active[still]
@@ -193,3 +206,97 @@ def pilot(
     never = size == 0
     measured[never & (nfev > 0)] = length[never & (nfev > 0)]
     return Pilot(length=measured, size=size, nfev=nfev, resolved=resolved, reach=reach)
+
+
+def _pilot_one(
+    phi: LineFunction,
+    x0: float,
+    m: int,
+    rule: Stencil,
+    offsets: np.ndarray,
+    w1: np.ndarray,
+    w2: np.ndarray,
+    q: float,
+    eps: float,
+) -> Pilot:
+    """``pilot`` for one float64 point in Python floats: the same decisions, step for step.
+
+    A scalar derivative is the common call, and NumPy's per-operation cost on arrays
+    of one element would be most of its time (a test holds the two paths equal).
+    """
+    typical = max(abs(x0), 1.0)
+    cap = LENGTH_CAP * typical
+    length = measured = typical
+    size = reach = 0.0
+    nfev = 0
+    resolved = raised = garbage = False
+    spread = rule.abs_weight_sum
+    constant = abs(float(rule.error_constant))
+    reach_of = float(np.max(np.abs(offsets)))
+    pairs = list(zip(offsets.tolist(), w1.tolist(), w2.tolist(), strict=True))
+    for _ in range(ITERATIONS):
+        hp = max(q * length, MIN_SPACINGS * math.ulp(abs(x0)))  # as exact_step, in floats
+        exact = (x0 + hp) - x0
+        hp = exact if 0 < exact < math.inf else hp
+        with np.errstate(all="ignore"):
+            values = np.asarray(phi(np.array([x0 + s * hp for s, _, _ in pairs])))
+        nfev += len(pairs)
+        fs = values.reshape(len(pairs), -1)
+        if np.iscomplexobj(fs):
+            fs = fs.real
+        rows = fs.tolist()
+        flat = [v for row in rows for v in row]
+        if not all(math.isfinite(v) for v in flat):
+            length /= DOMAIN_SHRINK
+            continue
+        big = max(abs(v) for v in flat)
+        width = len(rows[0])
+        d1 = [
+            sum(a * row[c] for (_, a, _), row in zip(pairs, rows, strict=True))
+            for c in range(width)
+        ]
+        d2 = [
+            sum(b * row[c] for (_, _, b), row in zip(pairs, rows, strict=True))
+            for c in range(width)
+        ]
+        hm = hp**m
+        d1 = [v / hm for v in d1]
+        d2 = [v / (2.0 * hp) ** m for v in d2]
+        noise1 = F_ULPS * eps * spread * big / hm
+        noise2 = noise1 / 2.0**m
+        floor = NOISE * (noise1 + noise2)
+        m1 = max(abs(v) for v in d1)
+        change = max(abs(a - b) for a, b in zip(d1, d2, strict=True))
+        lost = m1 <= NOISE * noise1 and change <= floor
+        agree = not lost and change <= AGREE * m1 + floor
+        if lost:
+            m1 = max(m1, NOISE * noise1)
+        m2 = max(max(change - floor, 0.0), floor if lost else 0.0) / (3.0 * constant * hp**2)
+        own = (big / m1) ** (1.0 / m) if m1 > 0 else math.inf
+        nxt = (big / m2) ** (1.0 / (m + 2)) if m2 > 0 else math.inf
+        found = min(own, nxt, cap)
+        if lost:
+            found = min(found, length)
+        if big == 0:
+            found = length
+        agree = agree and found >= length / TRUST_SHORTER
+        longer = agree and found > 4.0 * length and not raised
+        raised = raised or longer
+        noisy = not lost and not agree and change * hm <= NOISY * big and not garbage
+        if noisy:
+            found = min(found, length)
+        size, measured, reach = big, found, reach_of * hp
+        if (agree and not longer) or lost or noisy:
+            resolved = agree
+            break
+        garbage = garbage or not agree
+        length = found if longer else min(length / 4.0, found)
+    if size == 0 and nfev > 0:
+        measured = length
+    return Pilot(
+        length=np.array([measured]),
+        size=np.array([size]),
+        nfev=np.array([nfev]),
+        resolved=np.array([resolved]),
+        reach=np.array([reach]),
+    )

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.finite import FiniteDifference
+from ..backends.multivariate import Lines
 from ..backends.steps import step_scale
 from ..backends.symbolic import Symbolic
 from ..function import as_callable, coordinate_line
@@ -154,7 +155,8 @@ def _symbolic(
 
 def _along(f: Any, x: np.ndarray, method: str, because: str) -> Reference:
     """Richardson derivatives along every axis: columns (n, *out) with errors."""
-    parts, _ = _richardson()._along(f, x)
+    fd = _richardson()
+    parts = Lines(fd, f, x, (), None).along_axes(fd, 1, probe=False)
     value = np.stack([np.asarray(p.value, dtype=float)[0] for p in parts])
     error = np.stack([np.asarray(p.error, dtype=float)[0] for p in parts])
     nfev = int(sum(int(np.max(p.nfev)) for p in parts))
