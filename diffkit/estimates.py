@@ -64,6 +64,7 @@ def run_fd(
     if f.ndim == 1:
         xs = np.full(steps.shape, point, dtype=dtype)
         result = method.make(steps).estimate(f, xs, n, with_error=False)
+        _scalar_valued(result.value, xs.shape)
         return Outcome(
             values=result.value.reshape(-1, 1),
             estimates=np.full((steps.size, 1), np.nan),
@@ -93,6 +94,16 @@ def run_fd(
     )
 
 
+def _scalar_valued(value: Any, shape: tuple[int, ...]) -> None:
+    """Refuse a vector-valued f: a sweep row holds one derivative of a scalar function."""
+    if np.shape(value) != shape:
+        raise ValueError(
+            "derivative needs f: R -> R applied elementwise; f gave "
+            f"{np.shape(value)[len(shape):]} values per point: a sweep differentiates "
+            "scalar functions (use jacobian for vector outputs)"
+        )
+
+
 def _worst_status(statuses: list[np.ndarray]) -> np.ndarray:
     """Per step, the first non-ok status among the components (ok when all are)."""
     out = np.full(statuses[0].shape, "ok", dtype=object)
@@ -119,11 +130,7 @@ def run_backend(f: Function, point: Any, n: int, dtype: str, diff: Differentiato
     if f.ndim == 1 and callable(estimate):
         # A richer result (FDResult, SymbolicResult): take the fields it has.
         result = estimate(f, x, n)
-        if np.size(result.value) != 1:
-            raise ValueError(
-                "derivative needs f: R -> R applied elementwise; f returned "
-                f"{np.shape(result.value)} at one point: a sweep differentiates scalar functions"
-            )
+        _scalar_valued(result.value, np.shape(x))
         return Outcome(
             values=np.atleast_1d(np.asarray(result.value, dtype=float)).reshape(1, 1),
             estimates=np.atleast_1d(getattr(result, "error", np.nan)).reshape(1, 1),

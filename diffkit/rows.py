@@ -71,7 +71,7 @@ _INTEGER = ("component", "n", "nfev")
 # The status of an estimate that has no exact derivative to be measured against.
 NO_TRUTH = "no-truth"
 # Statuses of estimates that are values of the derivative (a backend's fallbacks included).
-_USABLE = ("ok", "reduced-step", "one-sided")
+_USABLE = ("ok", "near-zero", "reduced-step", "one-sided")
 
 
 def point_label(point: Any) -> str:

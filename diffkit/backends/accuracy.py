@@ -62,12 +62,13 @@ def judge(
     out = np.asarray(status, dtype=object).copy()
     k = out.size
     if k == 1:  # the common scalar call, without NumPy's per-call costs
+        values = np.abs(np.asarray(value, dtype=float)).reshape(-1).tolist()
         out.reshape(-1)[0] = _judge_one(
             str(out.reshape(-1)[0]),
-            float(np.min(np.abs(value))) if np.size(value) else 0.0,
-            float(np.max(error)),
-            float(np.max(rounding)),
-            float(np.max(natural)),
+            min(values) if values else 0.0,
+            max(np.asarray(error, dtype=float).reshape(-1).tolist()),
+            max(np.asarray(rounding, dtype=float).reshape(-1).tolist()),
+            max(np.asarray(natural, dtype=float).reshape(-1).tolist()),
             eps,
         )
         return out

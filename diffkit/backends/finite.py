@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import multivariate
-from .accuracy import judge, warn_unless_accepted
+from .accuracy import OK_RTOL, judge, warn_unless_accepted
 from .complexstep import (
     ComplexEstimate,
     ComplexStepError,
@@ -261,6 +261,8 @@ class FiniteDifference:
         ``with_error`` also from the same rule at 2h: D(2h) - D(h) ~ (2^p - 1) C h^p
         f^(n+p), so |D(h) - D(2h)| / (2^p - 1), the larger of the two.
         """
+        if x.size == 1 and x.dtype == np.float64:
+            return _plain_one(phi, x, h, rule, eps, with_error, curvature)
         value, size = difference_quotient(phi, x, h, rule)
         k = x.size
         big = size.reshape(k, -1).max(axis=1)
@@ -309,7 +311,13 @@ class FiniteDifference:
             from .contour import contour
 
             radius = step_scale(x, self.scale) if self.scale is not None else typical_length(x)
-            return contour(phi, x, n, dtype, radius)
+            found = contour(phi, x, n, dtype, radius)
+            # An ok whose error is above OK_RTOL of the value is the contour's zero to
+            # rounding: near-zero in this module's words (accuracy).
+            size = np.abs(np.asarray(found.value)).reshape(x.size, -1).min(axis=1)
+            error = np.asarray(found.error, dtype=float).reshape(x.size, -1).max(axis=1)
+            found.status[(found.status == "ok") & ~(error <= OK_RTOL * size)] = "near-zero"
+            return found
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
         auto = isinstance(h, str)
@@ -336,7 +344,8 @@ class FiniteDifference:
 
     def _judge(self, result: Estimate, rule: Stencil, eps: float, length: np.ndarray) -> None:
         if result.status.size == 1:  # one point, in floats
-            size1 = float(np.max(result.size if result.size is not None else np.abs(result.value)))
+            seen = result.size if result.size is not None else np.abs(result.value)
+            size1 = max(np.asarray(seen, dtype=float).reshape(-1).tolist())
             h1 = float(result.h[0])
             rounding1 = F_ULPS * eps * rule.abs_weight_sum * size1 / h1**rule.n
             natural1 = size1 / float(length[0]) ** rule.n
@@ -530,6 +539,58 @@ class FiniteDifference:
     def directional_derivative(self, f: Any, x: Any, v: Any, **options: Any) -> np.ndarray:
         """d/dt f(x + t v) at t = 0 (one line derivative, whatever the number of variables)."""
         return _warned(self.estimate_directional(f, x, v, **options), "the directional derivative")
+
+
+def _plain_one(
+    phi: LineFunction,
+    x: np.ndarray,
+    h: np.ndarray,
+    rule: Stencil,
+    eps: float,
+    with_error: bool,
+    curvature: np.ndarray | None,
+) -> Estimate:
+    """``_plain`` for one float64 point, in Python floats around one call of f.
+
+    The same operations in the same order as ``difference_quotient`` (IEEE doubles
+    either way), so the same bits: ``(f(x + h) - f(x)) / h`` stays that.
+    """
+    offsets, weights = rule.used
+    x0, step = float(x[0]), float(h[0])
+    steps = (step, 2.0 * step) if with_error else (step,)
+    t = [x0 + s * hs for hs in steps for s in offsets.tolist()]
+    values = np.asarray(phi(np.array(t)))
+    width = values[0].size
+    fs = values.reshape(len(steps), len(weights), width).tolist()
+    denominators = [hs if rule.n == 1 else hs**rule.n for hs in steps]
+    quotients = []
+    for level, denom in zip(fs, denominators, strict=True):
+        row = []
+        for c in range(width):
+            total = level[0][c] if weights[0] == 1 else weights[0] * level[0][c]
+            for w, f_s in zip(weights[1:], level[1:], strict=True):
+                total = total + (f_s[c] if w == 1 else w * f_s[c])
+            row.append(total / denom)
+        quotients.append(row)
+    big = max(abs(v) for point in fs[0] for v in point)
+    value = quotients[0]
+    error = F_ULPS * eps * rule.abs_weight_sum * big / step**rule.n
+    error += eps * max(abs(v) for v in value)
+    truncation = 0.0
+    if curvature is not None:
+        truncation = abs(float(rule.error_constant)) * step**rule.accuracy * float(curvature[0])
+    if with_error:
+        seen = max(abs(a - b) for a, b in zip(value, quotients[1], strict=True))
+        truncation = max(truncation, seen / (2.0**rule.accuracy - 1))
+    shape = (1, *values.shape[1:])
+    return Estimate(
+        np.array(value).reshape(shape),
+        np.array([error + truncation]),
+        np.array([step]),
+        np.array([rule.evaluations * len(steps)]),
+        np.array(["ok"], dtype=object),
+        np.array([big]),
+    )
 
 
 def _warned(result: FDResult, what: str) -> np.ndarray:

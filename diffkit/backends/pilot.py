@@ -234,12 +234,14 @@ def _pilot_one(
     constant = abs(float(rule.error_constant))
     reach_of = float(np.max(np.abs(offsets)))
     pairs = list(zip(offsets.tolist(), w1.tolist(), w2.tolist(), strict=True))
+    shifts = offsets.tolist()
+    ulp = MIN_SPACINGS * math.ulp(abs(x0))
     for _ in range(ITERATIONS):
-        hp = max(q * length, MIN_SPACINGS * math.ulp(abs(x0)))  # as exact_step, in floats
+        hp = max(q * length, ulp)  # as exact_step, in floats
         exact = (x0 + hp) - x0
         hp = exact if 0 < exact < math.inf else hp
         with np.errstate(all="ignore"):
-            values = np.asarray(phi(np.array([x0 + s * hp for s, _, _ in pairs])))
+            values = np.asarray(phi(np.array([x0 + s * hp for s in shifts])))
         nfev += len(pairs)
         fs = values.reshape(len(pairs), -1)
         if np.iscomplexobj(fs):
