@@ -64,7 +64,9 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backends",
         metavar="NAME,...",
-        help="backends run once per point with their own step (default fd-richardson; '' for none)",
+        help="backends run once per point with their own step (default "
+        + ", ".join(DEFAULT_BACKENDS)
+        + " and installed plugins; '' for none)",
     )
     parser.add_argument(
         "--steps",

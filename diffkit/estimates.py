@@ -99,7 +99,7 @@ def _scalar_valued(value: Any, shape: tuple[int, ...]) -> None:
     if np.shape(value) != shape:
         raise ValueError(
             "derivative needs f: R -> R applied elementwise; f gave "
-            f"{np.shape(value)[len(shape):]} values per point: a sweep differentiates "
+            f"{np.shape(value)[len(shape) :]} values per point: a sweep differentiates "
             "scalar functions (use jacobian for vector outputs)"
         )
 

@@ -25,9 +25,10 @@ Im(f(x + h w) + f(x - h w)) / h^2, w = exp(i pi / 4), for n = 2 (``complexstep``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -44,11 +45,18 @@ from .complexstep import (
 )
 from .inputs import as_points, check_order
 from .lines import scalar_line, with_arguments
-from .pilot import F_ULPS, pilot, typical_length
+from .pilot import F_ULPS, pilot, refuse_complex, typical_length
 from .quotients import Estimate, LineFunction, difference_quotient, finite_rows
 from .richardson import MIN_LEVELS, extrapolate
 from .stencils import SCHEMES, Stencil, custom_stencil, stencil
-from .steps import exact_step, machine_epsilon, optimal_step, step_scale, validate_step
+from .steps import (
+    MIN_SPACINGS,
+    exact_step,
+    machine_epsilon,
+    optimal_step,
+    step_scale,
+    validate_step,
+)
 
 # ComplexStepError lives in complexstep and is re-exported: code imports it from here.
 __all__ = ["MAX_ORDER", "ComplexStepError", "FDResult", "FiniteDifference"]
@@ -226,6 +234,8 @@ class FiniteDifference:
         length: np.ndarray,
         reach: np.ndarray | None = None,
     ) -> np.ndarray:
+        if x.size == 1 and x.dtype == np.float64:
+            return np.array([self._auto_step_one(float(x[0]), rule, dtype, length, reach)])
         if not self.richardson:
             start = optimal_step(rule, dtype, scale=length)
             return exact_step(x.astype(float), np.asarray(start, dtype=float))
@@ -240,6 +250,25 @@ class FiniteDifference:
             rounded = np.maximum(np.round(start / np.where(coarse, unit, 1.0)), 1.0) * unit
             start = np.where(coarse, rounded, start)
         return exact_step(x.astype(float), start)
+
+    def _auto_step_one(
+        self, x0: float, rule: Stencil, dtype: Any, length: np.ndarray, reach: np.ndarray | None
+    ) -> float:
+        """``_auto_steps`` for one float64 point, in Python floats (the same arithmetic)."""
+        scale = float(length[0])
+        if not self.richardson:
+            start = scale * _optimal_ratio(rule, np.dtype(dtype))
+        else:
+            start = scale * RICHARDSON_START
+            if reach is not None and reach[0] > 0:
+                start = min(start, REACH_FACTOR * float(reach[0]))
+            if self.step_ratio == 2.0:
+                unit = math.ulp(abs(x0)) * 2.0**self.max_levels
+                if start < unit * 2.0**52:
+                    start = max(float(np.round(start / unit)), 1.0) * unit
+        h = max(start, MIN_SPACINGS * math.ulp(abs(x0)))
+        exact = (x0 + h) - x0
+        return exact if 0 < exact < math.inf else h
 
     # ------------------------------------------------------------------ the engine
 
@@ -336,8 +365,9 @@ class FiniteDifference:
             failed = ~finite_rows(result.value)
             if failed.any() and self.fallback and auto:
                 self._one_sided(phi, x, n, dtype, result, failed, with_error)
-            result.status[failed] = "nonfinite"
-            result.error = np.where(failed, np.nan, result.error)
+            if failed.any():
+                result.status[failed] = "nonfinite"
+                result.error = np.where(failed, np.nan, result.error)
             if self.fallback:
                 self._judge(result, rule, eps, length)
         return result
@@ -462,8 +492,10 @@ class FiniteDifference:
         """
         n = self.check_order(n)
         probe = self.scheme == "complex" and needs_probe(f, self.analytic_check)
-        if self.scheme == "contour" and self.analytic_check == "expression":
-            needs_probe(f, "expression")
+        if self.scheme == "contour" and self.analytic_check != "off":
+            # The expression, when there is one, names a primitive that is not analytic;
+            # the coefficients check the rest (and all of a plain callable) themselves.
+            needs_probe(f, "expression" if self.analytic_check == "expression" else "auto")
         phi = scalar_line(with_arguments(f, args, kwargs))
         points = as_points(x)
         dtype = points.dtype
@@ -541,6 +573,12 @@ class FiniteDifference:
         return _warned(self.estimate_directional(f, x, v, **options), "the directional derivative")
 
 
+@lru_cache(maxsize=256)
+def _optimal_ratio(rule: Stencil, dtype: np.dtype) -> float:
+    """``optimal_step(rule, dtype)`` on a unit length, computed once per rule."""
+    return float(optimal_step(rule, dtype))
+
+
 def _plain_one(
     phi: LineFunction,
     x: np.ndarray,
@@ -560,6 +598,8 @@ def _plain_one(
     steps = (step, 2.0 * step) if with_error else (step,)
     t = [x0 + s * hs for hs in steps for s in offsets.tolist()]
     values = np.asarray(phi(np.array(t)))
+    if np.iscomplexobj(values):
+        refuse_complex()
     width = values[0].size
     fs = values.reshape(len(steps), len(weights), width).tolist()
     denominators = [hs if rule.n == 1 else hs**rule.n for hs in steps]
@@ -601,10 +641,7 @@ def _warned(result: FDResult, what: str) -> np.ndarray:
 def _cast(values: np.ndarray, dtype: Any) -> np.ndarray:
     values = np.asarray(values)
     if np.iscomplexobj(values):
-        raise ComplexStepError(
-            "f returned complex values for real input: a complex-valued f has no real "
-            "derivative to estimate here; differentiate its real and imaginary parts apart"
-        )
+        refuse_complex()
     return values.astype(dtype, copy=False)
 
 

@@ -215,15 +215,36 @@ def complex_hessian(fd: FiniteDifference, f: Any, lines: Lines) -> FDResult:
     inner = FiniteDifference(scheme="complex", h=fd.h, scale=fd.scale, analytic_check="off")
     if needs_probe(f, fd.analytic_check):
         fd.estimate_gradient(lines.f, point)  # raises ComplexStepError where f is not analytic
+    # The gradient's own error (cancellation inside it, near a minimum most of all) is
+    # noise to the outer difference, which assumes eps |g|: it is added, divided by
+    # the outer step, and so is the asymmetry of the two halves of the matrix.
+    noise = float(np.max(inner.estimate_gradient(lines.f, point).error))
     outer = FiniteDifference(scheme="central", scale=fd.scale, fallback=fd.fallback)
     result = outer.estimate_jacobian(lambda y: inner.estimate_gradient(lines.f, y).value, point)
-    value = result.value.reshape(point.size, point.size)
+    k = point.size
+    value = result.value.reshape(k, k)
+    error = result.error.reshape(k, k) + 2.0 * noise / result.h[None, :]
+    error = np.maximum(error, error.T) + 0.5 * np.abs(value - value.T)
+    value = 0.5 * (value + value.T)
+    status = result.status.reshape(k, k)
+    if fd.fallback:
+        eps = machine_epsilon(lines.dtype)
+        size = np.abs(value).reshape(-1)
+        status = judge(
+            status.reshape(-1),
+            value.reshape(-1, 1),
+            error.reshape(-1),
+            error.reshape(-1),
+            size + noise,
+            eps,
+        )
+        status = status.reshape(k, k)
     return replace(
         result,
-        value=0.5 * (value + value.T),
-        error=result.error.reshape(value.shape),
-        status=result.status.reshape(value.shape),
-        nfev=np.array(int(result.nfev) * point.size),
+        value=value,
+        error=error,
+        status=status,
+        nfev=np.array(int(result.nfev) * k + k + 1),
     )
 
 

@@ -46,7 +46,7 @@ from .quotients import LineFunction
 from .stencils import Stencil, stencil
 from .steps import MIN_SPACINGS, exact_step, machine_epsilon, optimal_step
 
-__all__ = ["LENGTH_CAP", "Pilot", "pilot", "typical_length"]
+__all__ = ["LENGTH_CAP", "Pilot", "pilot", "refuse_complex", "typical_length"]
 
 ITERATIONS = 8
 # A measured length shorter than the guess by more than this is measured again.
@@ -74,6 +74,16 @@ class Pilot:
     nfev: np.ndarray
     resolved: np.ndarray  # whether D(hp) and D(2hp) agreed (else the last try's length)
     reach: np.ndarray  # how far from x the accepted measurement saw f
+
+
+def refuse_complex() -> None:
+    """A complex-valued f at real points: there is no real derivative to estimate."""
+    from .complexstep import ComplexStepError
+
+    raise ComplexStepError(
+        "f returned complex values for real input: a complex-valued f has no real "
+        "derivative to estimate here; differentiate its real and imaginary parts apart"
+    )
 
 
 def typical_length(x: np.ndarray) -> np.ndarray:
@@ -119,7 +129,7 @@ def pilot(
     rule, offsets, w1, w2, q = _pilot_rule(m, scheme, np.dtype(dtype))
     eps = machine_epsilon(dtype)
     if x.size == 1 and x.dtype == np.float64 and guess is None:
-        return _pilot_one(phi, float(x[0]), m, rule, offsets, w1, w2, q, eps)
+        return _pilot_one(phi, float(x[0]), m, scheme, dtype, q, eps)
     cap = LENGTH_CAP * typical_length(x)
     length = typical_length(x) if guess is None else np.asarray(guess, dtype=float).copy()
     size = np.zeros(x.shape)
@@ -143,7 +153,7 @@ def pilot(
         nfev[active] += offsets.size
         fs = values.reshape(offsets.size, active.size, -1)
         if np.iscomplexobj(fs):
-            fs = fs.real
+            refuse_complex()
         with np.errstate(all="ignore"):
             big = np.abs(fs).max(axis=(0, 2))
             d1 = np.tensordot(w1, fs, axes=1) / hp[:, None] ** m
@@ -208,16 +218,24 @@ def pilot(
     return Pilot(length=measured, size=size, nfev=nfev, resolved=resolved, reach=reach)
 
 
+@lru_cache(maxsize=64)
+def _scalar_constants(
+    m: int, scheme: str, dtype: Any
+) -> tuple[float, float, float, list[float], list[float], list[float]]:
+    """The pilot rule's numbers as Python floats, once per rule."""
+    rule, offsets, w1, w2, _ = _pilot_rule(m, scheme, dtype)
+    return (
+        rule.abs_weight_sum,
+        abs(float(rule.error_constant)),
+        float(np.max(np.abs(offsets))),
+        offsets.tolist(),
+        w1.tolist(),
+        w2.tolist(),
+    )
+
+
 def _pilot_one(
-    phi: LineFunction,
-    x0: float,
-    m: int,
-    rule: Stencil,
-    offsets: np.ndarray,
-    w1: np.ndarray,
-    w2: np.ndarray,
-    q: float,
-    eps: float,
+    phi: LineFunction, x0: float, m: int, scheme: str, dtype: Any, q: float, eps: float
 ) -> Pilot:
     """``pilot`` for one float64 point in Python floats: the same decisions, step for step.
 
@@ -230,11 +248,8 @@ def _pilot_one(
     size = reach = 0.0
     nfev = 0
     resolved = raised = garbage = False
-    spread = rule.abs_weight_sum
-    constant = abs(float(rule.error_constant))
-    reach_of = float(np.max(np.abs(offsets)))
-    pairs = list(zip(offsets.tolist(), w1.tolist(), w2.tolist(), strict=True))
-    shifts = offsets.tolist()
+    spread, constant, reach_of, shifts, a1, a2 = _scalar_constants(m, scheme, np.dtype(dtype))
+    count = len(shifts)
     ulp = MIN_SPACINGS * math.ulp(abs(x0))
     for _ in range(ITERATIONS):
         hp = max(q * length, ulp)  # as exact_step, in floats
@@ -242,10 +257,10 @@ def _pilot_one(
         hp = exact if 0 < exact < math.inf else hp
         with np.errstate(all="ignore"):
             values = np.asarray(phi(np.array([x0 + s * hp for s in shifts])))
-        nfev += len(pairs)
-        fs = values.reshape(len(pairs), -1)
+        nfev += count
+        fs = values.reshape(count, -1)
         if np.iscomplexobj(fs):
-            fs = fs.real
+            refuse_complex()
         rows = fs.tolist()
         flat = [v for row in rows for v in row]
         if not all(math.isfinite(v) for v in flat):
@@ -253,14 +268,8 @@ def _pilot_one(
             continue
         big = max(abs(v) for v in flat)
         width = len(rows[0])
-        d1 = [
-            sum(a * row[c] for (_, a, _), row in zip(pairs, rows, strict=True))
-            for c in range(width)
-        ]
-        d2 = [
-            sum(b * row[c] for (_, _, b), row in zip(pairs, rows, strict=True))
-            for c in range(width)
-        ]
+        d1 = [sum(a * row[c] for a, row in zip(a1, rows, strict=True)) for c in range(width)]
+        d2 = [sum(b * row[c] for b, row in zip(a2, rows, strict=True)) for c in range(width)]
         hm = hp**m
         d1 = [v / hm for v in d1]
         d2 = [v / (2.0 * hp) ** m for v in d2]

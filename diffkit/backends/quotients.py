@@ -57,6 +57,10 @@ def difference_quotient(
     # One call of phi for the whole stencil; x + 0 * h is x itself.
     reach = offsets.astype(x.dtype).reshape((-1,) + (1,) * len(shape))
     fs = np.asarray(phi((x + reach * hx).reshape(-1)))
+    if np.iscomplexobj(fs) and not np.iscomplexobj(x):
+        from .pilot import refuse_complex
+
+        refuse_complex()
     fs = fs.reshape((offsets.size, *shape, *fs.shape[1:]))
     total = fs[0] if weights[0] == 1 else weights[0] * fs[0]
     for w, f_s in zip(weights[1:], fs[1:], strict=True):

@@ -30,7 +30,7 @@ __all__ = [
     "split",
 ]
 
-DEFAULT_BACKENDS = ("fd-richardson", "reverse", "symbolic")
+DEFAULT_BACKENDS = ("fd-richardson", "fd-contour", "reverse", "symbolic")
 
 
 class UsageError(Exception):
