@@ -228,7 +228,7 @@ def test_richardson_hessians_reach_1e8(expression, point):
     scale = np.max(np.abs(want))
     assert np.max(np.abs(result.value - want)) / scale < 1e-8
     assert np.all(np.abs(result.value - want) <= 2 * result.error + 1e-12 * scale)
-    assert int(result.nfev) <= 130
+    assert int(result.nfev) <= 160  # numdifftools' median on such cases: 121
 
 
 def test_hessian_of_a_vector_valued_f_is_a_stack():
@@ -267,12 +267,20 @@ def test_the_complex_step_gradient_checks_analyticity_once():
 # ---------------------------------------------------------------- properties
 
 
-# No atom whose NumPy form cancels (log(1 + x**2) near 0 rounds 1 + x**2 to eps, far
-# above eps |f|): the estimates assume f rounded to eps |f| (a documented limit).
-ATOMS = ["exp({})", "sin({})", "cos({})", "({})**2", "1/(2 + ({})**2)", "sqrt(3 + ({})**2)"]
+# log(1 + x**2) near 0 rounds 1 + x**2 to eps, far above eps |f|, and sin(x**2) at 1e3
+# carries the rounding of 1e6: the pilot measures such noise, and the estimates use it.
+ATOMS = [
+    "exp({})",
+    "sin({})",
+    "cos({})",
+    "({})**2",
+    "1/(2 + ({})**2)",
+    "sqrt(3 + ({})**2)",
+    "log(1 + ({})**2)",
+]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(st.sampled_from(ATOMS), min_size=1, max_size=3),
     st.sampled_from([1e-14, 1e-4, 0.7, 1e3, 1e8]),
@@ -282,8 +290,15 @@ def test_no_ok_is_far_from_the_truth(chain, magnitude, sign):
     """Random compositions at random scales: whatever the status, an ok is within 2x its
     estimate (and 1e-3 relative)."""
     expression = "x"
+    inner = sign * magnitude
     for atom in chain:
         expression = atom.format(expression)
+        # exp(1e8) inside a cos would send the exact truth through 4e7 digits: keep
+        # every inner value of a size whose exact evaluation is quick.
+        with np.errstate(all="ignore"):
+            inner = float(dk.Function.from_string(atom.format("x")).numpy(np.float64(inner)))
+        if not math.isfinite(inner) or abs(inner) > 1e9:
+            return
     point = sign * magnitude
     f = dk.Function.from_string(expression)
     want = exact(expression, point)

@@ -128,7 +128,7 @@ def test_richardson_reaches_1e10_and_never_underestimates_its_error(name, point)
     assert rel_error(result.value, exact) <= 1e-10
     assert float(result.error) >= actual
     assert result.status in ACCEPTED  # near-zero where the derivative is 0
-    assert result.nfev <= 40  # the pilot (6 to 21) and the tableau
+    assert result.nfev <= 60  # the pilot (13 per try) and the tableau
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -166,7 +166,7 @@ def test_derivative_calls_f_once_for_all_points_and_stencil_points():
     xs = np.linspace(0, 3, 100)
     got = dk.FiniteDifference(scheme="central", accuracy=4).derivative(f, xs)
     assert f.calls == 2  # the pilot measures f's length at every point, then the rule runs
-    pilot_points = 10  # the pilot's 5th-derivative rule at hp and 2hp, where they agree
+    pilot_points = 10 + 7  # the pilot's 5th-derivative rule at hp and 2hp, and 7 noise nodes
     assert f.points == (pilot_points + 4) * xs.size  # the rule's centre weight is 0
     np.testing.assert_allclose(got, np.cos(xs), rtol=1e-10, atol=1e-12)
 
@@ -506,7 +506,7 @@ def test_richardson_with_the_fewest_levels_can_converge():
     fd = dk.FiniteDifference(richardson=True, max_levels=4)
     result = fd.estimate(lambda x: x**2, 1.3)
     assert str(result.status) == "ok"
-    assert int(result.nfev) == 8 + 6  # four levels of two points, and the pilot's 6
+    assert int(result.nfev) == 8 + 6 + 7  # four levels of two, the pilot's 6 and 7 noise nodes
     assert float(result.value) == pytest.approx(2.6, rel=1e-14)
 
 

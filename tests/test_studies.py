@@ -49,8 +49,8 @@ def _evals(frame: pd.DataFrame, backend: str) -> np.ndarray:
 
 
 def test_central_difference_gradient_costs_a_pilot_and_2_evaluations_per_variable(cost):
-    # The pilot measures f's length along each axis (6 evaluations here), then 2.
-    assert _evals(cost, "fd-central-auto").tolist() == [8 * n for n in DIMS]
+    # The pilot measures f's length and noise along each axis (6 + 7 evaluations), then 2.
+    assert _evals(cost, "fd-central-auto").tolist() == [15 * n for n in DIMS]
 
 
 def test_richardson_cost_grows_linearly_in_n(cost):
@@ -85,7 +85,7 @@ def test_cost_columns_keep_times_apart_and_data_reproducible(cost):
 def test_cost_second_function_and_bad_arguments():
     frame = gradient_cost((3,), function="sin_chain", repeats=1)
     assert set(frame["function"]) == {"sin_chain"}
-    assert frame["evals_gradient"].tolist() == [24, 48, 1, 0]  # pilots included
+    assert frame["evals_gradient"].tolist() == [45, 69, 1, 0]  # pilots included
     with pytest.raises(ValueError, match="function must be one of"):
         gradient_cost((2,), function="nope")
     with pytest.raises(ValueError, match="at least 2"):
@@ -232,7 +232,7 @@ def test_cost_section_has_tables_chart_and_csv(cost):
     assert section.images[0].data.startswith(PNG)
     csv = section.files["data/cost.csv"].decode()
     assert csv.splitlines()[0] == ",".join([*DATA_COLUMNS, *TIME_COLUMNS])
-    assert "at n = 16: fd-central-auto 128" in section.paragraphs[1]
+    assert "at n = 16: fd-central-auto 240" in section.paragraphs[1]
     _renders(section)
 
 

@@ -218,13 +218,13 @@ class FiniteDifference:
 
     def _length(
         self, phi: LineFunction, x: np.ndarray, m: int, dtype: Any, scheme: str = "central"
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
-        """f's length at x (measured, or the user's ``scale``), its size, the cost, and how
-        far the pilot saw f (Richardson's longest step; None for a given scale)."""
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """f's length at x (measured, or the user's ``scale``), its size, the cost, how far
+        the pilot saw f (Richardson's longest step) and f's noise (None for a given scale)."""
         if self.scale is not None:
-            return step_scale(x, self.scale), None, np.zeros(x.shape, dtype=int), None
+            return step_scale(x, self.scale), None, np.zeros(x.shape, dtype=int), None, None
         found = pilot(phi, x, m, dtype, scheme=scheme)
-        return found.length, found.size, found.nfev, found.reach
+        return found.length, found.size, found.nfev, found.reach, found.noise
 
     def _auto_steps(
         self,
@@ -282,20 +282,23 @@ class FiniteDifference:
         *,
         with_error: bool = True,
         curvature: np.ndarray | None = None,
+        noise: np.ndarray | None = None,
     ) -> Estimate:
         """The rule at step h, with an error estimate.
 
-        Rounding: F_ULPS eps sum|w| max|f| / h^n. Truncation: from the pilot's
+        Rounding: sum|w| max(F_ULPS eps max|f|, ``noise``) / h^n, the noise f was
+        measured to carry (``pilot``). Truncation: from the pilot's
         measurement (|C| h^p F / L^(n+p), ``curvature`` = F / L^(n+p)), and with
         ``with_error`` also from the same rule at 2h: D(2h) - D(h) ~ (2^p - 1) C h^p
         f^(n+p), so |D(h) - D(2h)| / (2^p - 1), the larger of the two.
         """
         if x.size == 1 and x.dtype == np.float64:
-            return _plain_one(phi, x, h, rule, eps, with_error, curvature)
+            return _plain_one(phi, x, h, rule, eps, with_error, curvature, noise)
         value, size = difference_quotient(phi, x, h, rule)
         k = x.size
         big = size.reshape(k, -1).max(axis=1)
-        error = F_ULPS * eps * rule.abs_weight_sum * big / h**rule.n
+        loud = F_ULPS * eps * big if noise is None else np.maximum(F_ULPS * eps * big, noise)
+        error = rule.abs_weight_sum * loud / h**rule.n
         error = error + eps * np.abs(value).reshape(k, -1).max(axis=1)
         truncation = np.zeros(k)
         if curvature is not None:
@@ -311,10 +314,14 @@ class FiniteDifference:
             value, error + truncation, h.copy(), np.full(x.shape, evaluations), status, big
         )
 
-    def _method(self, with_error: bool, curvature: np.ndarray | None) -> Method:
+    def _method(
+        self, with_error: bool, curvature: np.ndarray | None, noise: np.ndarray | None
+    ) -> Method:
         if self.richardson:
-            return partial(extrapolate, ratio=self.step_ratio, max_levels=self.max_levels)
-        return partial(self._plain, with_error=with_error, curvature=curvature)
+            return partial(
+                extrapolate, ratio=self.step_ratio, max_levels=self.max_levels, noise=noise
+            )
+        return partial(self._plain, with_error=with_error, curvature=curvature, noise=noise)
 
     def _estimate_line(
         self,
@@ -352,15 +359,19 @@ class FiniteDifference:
         auto = isinstance(h, str)
         with np.errstate(all="ignore"):
             if auto:
-                length, size, cost, reach = self._length(phi, x, n + rule.accuracy, dtype)
+                length, size, cost, reach, noise = self._length(phi, x, n + rule.accuracy, dtype)
+                if size is not None and noise is not None:
+                    # A noisier f than eps |f| wants a longer step: rounding grows as noise.
+                    louder = np.maximum(noise / np.maximum(F_ULPS * eps * size, 1e-300), 1.0)
+                    length = length * louder ** (1.0 / (n + rule.accuracy))
                 steps = self._auto_steps(x, rule, dtype, length, reach)
                 curvature = None if size is None else size / length ** (n + rule.accuracy)
             else:
                 steps = np.broadcast_to(np.asarray(h, dtype=float), x.shape).astype(float)
                 length = typical_length(x)
                 cost = np.zeros(x.shape, dtype=int)
-                curvature = None
-            result = self._method(with_error, curvature)(phi, x, steps, rule, eps)
+                curvature = noise = None
+            result = self._method(with_error, curvature, noise)(phi, x, steps, rule, eps)
             result.nfev = result.nfev + cost
             failed = ~finite_rows(result.value)
             if failed.any() and self.fallback and auto:
@@ -415,14 +426,14 @@ class FiniteDifference:
                 return
             rule = stencil(side, n, base.accuracy)
             xs = x[idx]
-            length, size, cost, reach = self._length(phi, xs, n + rule.accuracy, dtype, side)
+            length, size, cost, reach, noise = self._length(phi, xs, n + rule.accuracy, dtype, side)
             result.nfev[idx] += cost
             seen = size is None or size > 0
             if size is not None and not np.any(seen):
                 continue
             curvature = None if size is None else size / length ** (n + rule.accuracy)
             steps = self._auto_steps(xs, rule, dtype, length, reach)
-            retry = self._method(with_error, curvature)(phi, xs, steps, rule, eps)
+            retry = self._method(with_error, curvature, noise)(phi, xs, steps, rule, eps)
             result.nfev[idx] += retry.nfev
             good = finite_rows(retry.value) & seen
             take = idx[good]
@@ -446,7 +457,7 @@ class FiniteDifference:
         length = scale
         if n == 2:
             if isinstance(h, str) and self.scale is None:
-                length, _, cost, _ = self._length(phi, x, 6, dtype)
+                length, _, cost, _, _ = self._length(phi, x, 6, dtype)
             else:
                 cost = np.zeros(x.shape, dtype=int)
             second = complex_second(phi, x, h, dtype, length)
@@ -587,6 +598,7 @@ def _plain_one(
     eps: float,
     with_error: bool,
     curvature: np.ndarray | None,
+    noise: np.ndarray | None = None,
 ) -> Estimate:
     """``_plain`` for one float64 point, in Python floats around one call of f.
 
@@ -614,7 +626,8 @@ def _plain_one(
         quotients.append(row)
     big = max(abs(v) for point in fs[0] for v in point)
     value = quotients[0]
-    error = F_ULPS * eps * rule.abs_weight_sum * big / step**rule.n
+    loud = F_ULPS * eps * big if noise is None else max(F_ULPS * eps * big, float(noise[0]))
+    error = rule.abs_weight_sum * loud / step**rule.n
     error += eps * max(abs(v) for v in value)
     truncation = 0.0
     if curvature is not None:

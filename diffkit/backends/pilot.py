@@ -63,6 +63,26 @@ AGREE = 0.5
 NOISE = 8.0
 NOISY = 1e-4
 F_ULPS = 2.0
+# f's own noise: the 6th and 5th differences of f on x + j delta, j = -3..3, delta a
+# hundredth of the pilot step, where f's smooth part contributes (delta / L)^6 ~ 1e-30
+# of F and iid noise of size nu gives nu sqrt(C(2k, k)): sqrt(924) and sqrt(252).
+NOISE_SPACING = 1e-2
+_NOISE_OFFSETS = np.arange(-3.0, 4.0)
+_D6 = np.array([1.0, -6.0, 15.0, -20.0, 15.0, -6.0, 1.0])
+_D5 = np.array([-1.0, 5.0, -10.0, 10.0, -5.0, 1.0])
+
+
+def measured_noise(values: np.ndarray) -> np.ndarray:
+    """f's noise per point from its values on the 7 noise nodes (axis 0), per component max.
+
+    The largest of the 6th difference and the two 5th differences, each over its
+    standard deviation for iid noise: one sample of each can be small by chance.
+    """
+    d6 = np.abs(np.tensordot(_D6, values, axes=1)) / math.sqrt(924.0)
+    left = np.abs(np.tensordot(_D5, values[:6], axes=1)) / math.sqrt(252.0)
+    right = np.abs(np.tensordot(_D5, values[1:], axes=1)) / math.sqrt(252.0)
+    out = np.maximum(np.maximum(d6, left), right)
+    return out.reshape(out.shape[0], -1).max(axis=1) if out.ndim > 1 else out
 
 
 @dataclass
@@ -74,6 +94,7 @@ class Pilot:
     nfev: np.ndarray
     resolved: np.ndarray  # whether D(hp) and D(2hp) agreed (else the last try's length)
     reach: np.ndarray  # how far from x the accepted measurement saw f
+    noise: np.ndarray  # f's own noise near x, measured (at least F_ULPS eps F)
 
 
 def refuse_complex() -> None:
@@ -137,6 +158,7 @@ def pilot(
     resolved = np.zeros(x.shape, dtype=bool)
     measured = length.copy()
     reach = np.zeros(x.shape)
+    noise = np.zeros(x.shape)
     raised = np.zeros(x.shape, dtype=bool)
     garbage = np.zeros(x.shape, dtype=bool)  # a step before this one was too long for f
     active = np.arange(x.size)
@@ -148,10 +170,13 @@ def pilot(
         xa = x[active]
         with np.errstate(all="ignore"):
             hp = exact_step(xa.astype(float), q * length[active])
+            delta = exact_step(xa.astype(float), NOISE_SPACING * hp)
             t = xa[None, :] + offsets.astype(x.dtype)[:, None] * hp.astype(x.dtype)[None, :]
-            values = np.asarray(phi(t.reshape(-1)))
-        nfev[active] += offsets.size
-        fs = values.reshape(offsets.size, active.size, -1)
+            near = xa[None, :] + _NOISE_OFFSETS.astype(x.dtype)[:, None] * delta.astype(x.dtype)
+            values = np.asarray(phi(np.concatenate([t.reshape(-1), near.reshape(-1)])))
+        nfev[active] += offsets.size + _NOISE_OFFSETS.size
+        everything = values.reshape(offsets.size + _NOISE_OFFSETS.size, active.size, -1)
+        fs, close = everything[: offsets.size], everything[offsets.size :]
         if np.iscomplexobj(fs):
             refuse_complex()
         with np.errstate(all="ignore"):
@@ -197,6 +222,9 @@ def pilot(
         found = np.where(noisy, np.minimum(found, length[active]), found)
         done = finite & ((agree & ~longer) | lost | noisy)
         size[active] = np.where(finite, big, size[active])
+        with np.errstate(all="ignore"):
+            heard = np.maximum(measured_noise(close), F_ULPS * eps * big)
+        noise[active] = np.where(finite & np.isfinite(heard), heard, noise[active])
         measured[active] = np.where(finite, found, measured[active])
         reach[active] = np.where(finite, float(np.max(np.abs(offsets))) * hp, reach[active])
         resolved[active] = done & agree
@@ -215,7 +243,7 @@ def pilot(
     # fallbacks then look for the edge.
     never = size == 0
     measured[never & (nfev > 0)] = length[never & (nfev > 0)]
-    return Pilot(length=measured, size=size, nfev=nfev, resolved=resolved, reach=reach)
+    return Pilot(length=measured, size=size, nfev=nfev, resolved=resolved, reach=reach, noise=noise)
 
 
 @lru_cache(maxsize=64)
@@ -245,7 +273,7 @@ def _pilot_one(
     typical = max(abs(x0), 1.0)
     cap = LENGTH_CAP * typical
     length = measured = typical
-    size = reach = 0.0
+    size = reach = noise = 0.0
     nfev = 0
     resolved = raised = garbage = False
     spread, constant, reach_of, shifts, a1, a2 = _scalar_constants(m, scheme, np.dtype(dtype))
@@ -255,10 +283,15 @@ def _pilot_one(
         hp = max(q * length, ulp)  # as exact_step, in floats
         exact = (x0 + hp) - x0
         hp = exact if 0 < exact < math.inf else hp
+        delta = max(NOISE_SPACING * hp, ulp)
+        exact = (x0 + delta) - x0
+        delta = exact if 0 < exact < math.inf else delta
+        nodes = [x0 + s * hp for s in shifts] + [x0 + j * delta for j in (-3, -2, -1, 0, 1, 2, 3)]
         with np.errstate(all="ignore"):
-            values = np.asarray(phi(np.array([x0 + s * hp for s in shifts])))
-        nfev += count
-        fs = values.reshape(count, -1)
+            values = np.asarray(phi(np.array(nodes)))
+        nfev += count + 7
+        everything = values.reshape(count + 7, -1)
+        fs, close = everything[:count], everything[count:]
         if np.iscomplexobj(fs):
             refuse_complex()
         rows = fs.tolist()
@@ -297,6 +330,9 @@ def _pilot_one(
         if noisy:
             found = min(found, length)
         size, measured, reach = big, found, reach_of * hp
+        with np.errstate(all="ignore"):
+            heard = float(measured_noise(close.reshape(7, 1, -1))[0])
+        noise = max(heard, F_ULPS * eps * big) if math.isfinite(heard) else F_ULPS * eps * big
         if (agree and not longer) or lost or noisy:
             resolved = agree
             break
@@ -310,4 +346,5 @@ def _pilot_one(
         nfev=np.array([nfev]),
         resolved=np.array([resolved]),
         reach=np.array([reach]),
+        noise=np.array([noise]),
     )

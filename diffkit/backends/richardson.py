@@ -213,8 +213,12 @@ def extrapolate(
     *,
     ratio: float,
     max_levels: int,
+    noise: np.ndarray | None = None,
 ) -> Estimate:
     """Adaptive Richardson extrapolation over steps h0 / r^level.
+
+    ``noise`` (per point, in f's units) is f's own measured noise where it exceeds
+    eps |f|: every rounding bound of the tableau then uses it.
 
     f is evaluated for all points at once, a batch of levels per call; the small
     tableaux are then updated per point in plain floats (cheaper than NumPy on a
@@ -222,7 +226,7 @@ def extrapolate(
     reaches the rounding floor or starts to grow.
     """
     if x.size == 1 and x.dtype == np.float64:
-        return _extrapolate_one(phi, x, h0, rule, eps, ratio, max_levels)
+        return _extrapolate_one(phi, x, h0, rule, eps, ratio, max_levels, noise)
     factors, gains, shrink = richardson_factors(
         rule.accuracy, rule.error_exponents_step, ratio, max_levels
     )
@@ -239,12 +243,15 @@ def extrapolate(
         base_rows = base.reshape(count, len(active), -1).tolist()
         size_max = size.reshape(count, len(active), -1).max(axis=2)
         sizes[active] = np.maximum(sizes[active], size_max.max(axis=0))
-        noise = (rounding * size_max / steps**rule.n).tolist()
+        floor = rounding * size_max
+        if noise is not None:
+            floor = np.maximum(floor, rule.abs_weight_sum * noise[active][None, :])
+        levels_noise = (floor / steps**rule.n).tolist()
         for point in active:
             tables[point].nfev += count * rule.evaluations
         for b in range(count):
             for a, point in enumerate(active):
-                tables[point].add(base_rows[b][a], factors, gains, noise[b][a], eps)
+                tables[point].add(base_rows[b][a], factors, gains, levels_noise[b][a], eps)
         levels += count
         active = [p for p in active if not tables[p].done]
         batch = NEXT_BATCH
@@ -270,6 +277,7 @@ def _extrapolate_one(
     eps: float,
     ratio: float,
     max_levels: int,
+    noise: np.ndarray | None = None,
 ) -> Estimate:
     """``extrapolate`` for a single float64 point, in Python floats around the calls of f.
 
@@ -285,6 +293,7 @@ def _extrapolate_one(
     reach = offsets.tolist()
     rounding = F_ULPS * eps * rule.abs_weight_sum
     x0, first = float(x[0]), float(h0[0])
+    loud = None if noise is None else rule.abs_weight_sum * float(noise[0])
     table = Tableau(*asymptotic_ratios(rule.accuracy, rule.error_exponents_step, ratio))
     levels, batch = 0, FIRST_BATCH
     width = 1
@@ -309,7 +318,8 @@ def _extrapolate_one(
                     size = max(size, abs(f_s[b][c]))
                 base.append(total / denom)
             seen = max(seen, size)
-            table.add(base, factors, gains, rounding * size / h**rule.n, eps)
+            floor = rounding * size if loud is None else max(rounding * size, loud)
+            table.add(base, factors, gains, floor / h**rule.n, eps)
         levels += count
         batch = NEXT_BATCH
     value = np.array(table.best_value if table.depth else [math.nan] * width)
