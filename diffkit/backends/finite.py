@@ -359,13 +359,12 @@ class FiniteDifference:
         auto = isinstance(h, str)
         with np.errstate(all="ignore"):
             if auto:
-                length, size, cost, reach, noise = self._length(phi, x, n + rule.accuracy, dtype)
-                if size is not None and noise is not None:
-                    # A noisier f than eps |f| wants a longer step: rounding grows as noise.
-                    louder = np.maximum(noise / np.maximum(F_ULPS * eps * size, 1e-300), 1.0)
-                    length = length * louder ** (1.0 / (n + rule.accuracy))
-                steps = self._auto_steps(x, rule, dtype, length, reach)
-                curvature = None if size is None else size / length ** (n + rule.accuracy)
+                m = n + rule.accuracy
+                length, size, cost, reach, noise = self._length(phi, x, m, dtype)
+                steps = self._auto_steps(
+                    x, rule, dtype, _stretched(length, size, noise, eps, m), reach
+                )
+                curvature = None if size is None else size / length**m
             else:
                 steps = np.broadcast_to(np.asarray(h, dtype=float), x.shape).astype(float)
                 length = typical_length(x)
@@ -582,6 +581,23 @@ class FiniteDifference:
     def directional_derivative(self, f: Any, x: Any, v: Any, **options: Any) -> np.ndarray:
         """d/dt f(x + t v) at t = 0 (one line derivative, whatever the number of variables)."""
         return _warned(self.estimate_directional(f, x, v, **options), "the directional derivative")
+
+
+def _stretched(
+    length: np.ndarray, size: np.ndarray | None, noise: np.ndarray | None, eps: float, m: int
+) -> np.ndarray:
+    """The length the step is chosen on: f's, longer where f is noisier than eps |f|.
+
+    Rounding grows with f's noise, so the optimum h ~ (noise / |f^(m)|)^(1/m) moves out
+    by (noise / (F_ULPS eps F))^(1/m); the truncation model keeps f's own length.
+    """
+    if size is None or noise is None:
+        return length
+    if length.size == 1:  # one point, in floats
+        louder = float(noise[0]) / max(F_ULPS * eps * float(size[0]), 1e-300)
+        return length if louder <= 1.0 else length * louder ** (1.0 / m)
+    louder = np.maximum(noise / np.maximum(F_ULPS * eps * size, 1e-300), 1.0)
+    return length * louder ** (1.0 / m)
 
 
 @lru_cache(maxsize=256)
