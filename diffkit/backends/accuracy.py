@@ -78,7 +78,7 @@ def judge(
     natural = _per_point(natural, k, np.max)
     judged = np.isin(out, _JUDGED)
     with np.errstate(invalid="ignore"):
-        fine = error <= OK_RTOL * size
+        fine = (error <= OK_RTOL * size) & (size > 0)  # an exact 0 is near-zero at best
         zero = error <= near_zero_tolerance(eps) * natural
         rounded = rounding >= 0.5 * error
     bad = judged & ~fine
@@ -92,7 +92,7 @@ def _judge_one(
     status: str, size: float, error: float, rounding: float, natural: float, eps: float
 ) -> str:
     """``judge`` for one point, in Python floats (the same comparisons)."""
-    if status not in _JUDGED or error <= OK_RTOL * size:
+    if status not in _JUDGED or (error <= OK_RTOL * size and size > 0):
         return status
     if error <= near_zero_tolerance(eps) * natural:
         return "near-zero"

@@ -352,7 +352,8 @@ class FiniteDifference:
             # rounding: near-zero in this module's words (accuracy).
             size = np.abs(np.asarray(found.value)).reshape(x.size, -1).min(axis=1)
             error = np.asarray(found.error, dtype=float).reshape(x.size, -1).max(axis=1)
-            found.status[(found.status == "ok") & ~(error <= OK_RTOL * size)] = "near-zero"
+            unsupported = ~(error <= OK_RTOL * size) | (size == 0)
+            found.status[(found.status == "ok") & unsupported] = "near-zero"
             return found
         eps = machine_epsilon(dtype)
         rule = self.rule(n)
@@ -594,8 +595,8 @@ def _stretched(
     if size is None or noise is None:
         return length
     if length.size == 1:  # one point, in floats
-        louder = float(noise[0]) / max(F_ULPS * eps * float(size[0]), 1e-300)
-        return length if louder <= 1.0 else length * louder ** (1.0 / m)
+        ratio = float(noise[0]) / max(F_ULPS * eps * float(size[0]), 1e-300)
+        return length if ratio <= 1.0 else length * ratio ** (1.0 / m)
     louder = np.maximum(noise / np.maximum(F_ULPS * eps * size, 1e-300), 1.0)
     return length * louder ** (1.0 / m)
 
