@@ -128,7 +128,7 @@ def test_richardson_reaches_1e10_and_never_underestimates_its_error(name, point)
     assert rel_error(result.value, exact) <= 1e-10
     assert float(result.error) >= actual
     assert result.status in ACCEPTED  # near-zero where the derivative is 0
-    assert result.nfev <= 60  # the pilot (13 per try) and the tableau
+    assert result.nfev <= 64  # the pilot (13 per try, 1 to 4 tries) and the tableau
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])

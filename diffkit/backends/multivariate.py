@@ -144,15 +144,19 @@ def _agrees_along_a_direction(lines: Lines, parts: list[Estimate]) -> bool:
     return abs(slope - along) <= CHEAP_AGREE * max(abs(slope), abs(along)) + rounding
 
 
+def _first_derivatives(fd: FiniteDifference, f: Any, lines: Lines) -> list[Estimate]:
+    """One line derivative per axis; the complex step checks analyticity once for all."""
+    if fd.scheme == "complex":
+        return _complex_parts(fd, f, lines)
+    return lines.along_axes(fd, 1, probe=False)
+
+
 def gradient(
     fd: FiniteDifference, f: Any, x: Any, *, args: Any = (), kwargs: Any = None
 ) -> FDResult:
     """Gradient of f: R^n -> R at one point, shaped like x."""
     lines = Lines(fd, f, x, args, kwargs)
-    if fd.scheme == "complex":
-        parts = _complex_parts(fd, f, lines)
-    else:
-        parts = lines.along_axes(fd, 1, probe=False)
+    parts = _first_derivatives(fd, f, lines)
     values = [np.asarray(p.value).reshape(-1) for p in parts]
     if any(v.size != 1 for v in values):
         raise ValueError("gradient needs a scalar-valued f; use jacobian for vector outputs")
@@ -165,10 +169,7 @@ def jacobian(
 ) -> FDResult:
     """Jacobian at one point: f's output shape (at least 1-D) + x's shape."""
     lines = Lines(fd, f, x, args, kwargs)
-    if fd.scheme == "complex":
-        parts = _complex_parts(fd, f, lines)
-    else:
-        parts = lines.along_axes(fd, 1, probe=False)
+    parts = _first_derivatives(fd, f, lines)
     columns = [np.asarray(p.value)[0] for p in parts]
     value = np.stack(columns, axis=-1)
     if value.ndim == 1:

@@ -8,8 +8,8 @@ differs from |x|, so the length is measured instead.
 
 ``pilot`` estimates, per point, the m-th derivative (m = n + p, the order behind the
 truncation error) by the central rule of accuracy 2 at a pilot step hp and at 2 hp,
-in one call of f for all points (8 evaluations for m = 3, 10 for m = 4). Where the
-two agree, the measurement is in its asymptotic range and gives
+in one call of f for all points (6 evaluations for m = 3, 7 for m = 4, and the 7
+noise nodes below). Where the two agree, the measurement is in its asymptotic range and gives
 
     F = max |f| near x,   M = |f^(m)|,   M2 = |f^(m+2)| (from their difference),
     L = min((F / M)^(1/m), (F / M2)^(1/(m+2))),
@@ -20,6 +20,12 @@ is then the optimum on that length (``steps.optimal_step(rule, scale=L)``) and
 Richardson starts at a fraction of it, but no farther than the pilot looked
 (``reach``): beyond it f was not seen to be smooth (a kink, in a norm or a max).
 
+Seven close nodes, x + j hp / 100, measure f's own noise in the same call (its 6th and
+5th differences; ``measured_noise``): the rounding floor of every comparison is that
+noise where it exceeds eps |f| (an argument of 1e6 inside a sin rounds to 1e-10), so
+a disagreement f's noise explains is no reason to shrink, and the rule's error
+estimate and step use it too.
+
 Where they disagree, or give a length far shorter than the guess hp came from, hp
 was too long for f (a fast oscillation; two quotients of garbage agree now and
 then), and the next try takes hp from the length the measurement implies. Where
@@ -27,9 +33,10 @@ both are lost in rounding, f^(m) is too small to see at hp (a polynomial of degr
 < m, sin at pi/2 for m = 3, a piecewise-linear f, or f varying on far more than the
 guess): the guess is kept, since a longer step could only reach a kink. Where f is
 not finite on the pilot's stencil (a domain edge within reach), the step shrinks by
-``DOMAIN_SHRINK``. The first guess is
-max(|x|, 1) (or the caller's scale): a typical scale used only until f has been
-seen. After ``ITERATIONS`` tries a point keeps the last length it measured, and is
+``DOMAIN_SHRINK``. After a step too long for f, an agreement (or values lost in
+rounding) may be aliasing, a step that is a multiple of a period (sin at 1e8): it is
+taken only when a step ``CONFIRM`` times longer measures the same length. The first
+guess is max(|x|, 1): a typical scale used only until f has been seen. After ``ITERATIONS`` tries a point keeps the last length it measured, and is
 ``resolved=False``; the rule's own error estimate then decides its status.
 """
 
@@ -48,9 +55,10 @@ from .steps import MIN_SPACINGS, exact_step, machine_epsilon, optimal_step
 
 __all__ = ["LENGTH_CAP", "Pilot", "pilot", "refuse_complex", "typical_length"]
 
-ITERATIONS = 8
-# A measured length shorter than the guess by more than this is measured again.
-TRUST_SHORTER = 2.0
+ITERATIONS = 10
+# A length from f^(m) shorter than the guess by more than this is measured again: two
+# quotients of garbage (a step far too long for f) give about q / S^(1/m) ~ 1/200 of it.
+TRUST_SHORTER = 16.0
 # A length longer than this many times max(|x|, 1) is taken as this: beyond it the
 # step is long enough that rounding is negligible, and longer steps only risk
 # leaving f's domain.
@@ -61,7 +69,10 @@ DOMAIN_SHRINK = 64.0
 # asymptotic step), or by their rounding.
 AGREE = 0.5
 NOISE = 8.0
-NOISY = 1e-4
+CONFIRM = 1.5
+# Close nodes that differ by more than this fraction of F are not noise but a step
+# still far too long for f (their spacing is hp / 100): their "noise" is not used.
+QUIET = 1e-6
 F_ULPS = 2.0
 # f's own noise: the 6th and 5th differences of f on x + j delta, j = -3..3, delta a
 # hundredth of the pilot step, where f's smooth part contributes (delta / L)^6 ~ 1e-30
@@ -72,15 +83,23 @@ _D6 = np.array([1.0, -6.0, 15.0, -20.0, 15.0, -6.0, 1.0])
 _D5 = np.array([-1.0, 5.0, -10.0, 10.0, -5.0, 1.0])
 
 
+def _weighted(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """sum_i w_i values[i] in a fixed order (the scalar path's), over axis 0."""
+    total = weights[0] * values[0]
+    for w, v in zip(weights[1:].tolist(), values[1:], strict=True):
+        total = total + w * v
+    return total
+
+
 def measured_noise(values: np.ndarray) -> np.ndarray:
     """f's noise per point from its values on the 7 noise nodes (axis 0), per component max.
 
     The largest of the 6th difference and the two 5th differences, each over its
     standard deviation for iid noise: one sample of each can be small by chance.
     """
-    d6 = np.abs(np.tensordot(_D6, values, axes=1)) / math.sqrt(924.0)
-    left = np.abs(np.tensordot(_D5, values[:6], axes=1)) / math.sqrt(252.0)
-    right = np.abs(np.tensordot(_D5, values[1:], axes=1)) / math.sqrt(252.0)
+    d6 = np.abs(_weighted(_D6, values)) / math.sqrt(924.0)
+    left = np.abs(_weighted(_D5, values[:6])) / math.sqrt(252.0)
+    right = np.abs(_weighted(_D5, values[1:])) / math.sqrt(252.0)
     out = np.maximum(np.maximum(d6, left), right)
     return out.reshape(out.shape[0], -1).max(axis=1) if out.ndim > 1 else out
 
@@ -161,6 +180,8 @@ def pilot(
     noise = np.zeros(x.shape)
     raised = np.zeros(x.shape, dtype=bool)
     garbage = np.zeros(x.shape, dtype=bool)  # a step before this one was too long for f
+    before = np.zeros(x.shape)  # the length the previous try measured
+    confirming = np.zeros(x.shape, dtype=bool)  # this try re-measures at CONFIRM times the step
     active = np.arange(x.size)
     spread = rule.abs_weight_sum
     constant = abs(float(rule.error_constant))
@@ -181,9 +202,16 @@ def pilot(
             refuse_complex()
         with np.errstate(all="ignore"):
             big = np.abs(fs).max(axis=(0, 2))
-            d1 = np.tensordot(w1, fs, axes=1) / hp[:, None] ** m
-            d2 = np.tensordot(w2, fs, axes=1) / (2.0 * hp[:, None]) ** m
-            noise1 = F_ULPS * eps * spread * big / hp**m
+            d1 = _weighted(w1, fs) / hp[:, None] ** m
+            d2 = _weighted(w2, fs) / (2.0 * hp[:, None]) ** m
+            # Rounding as f's own noise shows it on the close nodes (at least eps |f|):
+            # a disagreement within it is f's noise, not a step too long (sin of a
+            # 1e7 argument), while aliasing (hp a multiple of a period) leaves the close
+            # nodes smooth and stays a disagreement.
+            heard = measured_noise(close)
+            quiet = np.isfinite(heard) & (heard <= QUIET * big)
+            heard = np.maximum(np.where(quiet, heard, 0.0), F_ULPS * eps * big)
+            noise1 = spread * heard / hp**m
             noise2 = noise1 / 2.0**m
             m1 = np.abs(d1).max(axis=1)
             change = np.abs(d1 - d2).max(axis=1)
@@ -208,7 +236,7 @@ def pilot(
         found = np.where(big > 0, found, length[active])
         # A length far shorter than the guess the step came from: the step was long
         # against f, and two garbage quotients may agree by chance (sin at 1e12).
-        agree &= found >= length[active] / TRUST_SHORTER
+        agree &= own >= length[active] / TRUST_SHORTER
         # A length far longer than the guess is measured once more on its own scale:
         # the step Richardson starts from must have been seen (``reach``).
         longer = agree & (found > 4.0 * length[active]) & ~raised[active]
@@ -218,13 +246,19 @@ def pilot(
         # shorter steps would only see more of it, so the guess stands.
         # (Only on a step not chosen after garbage: there, near-equal values are more
         # likely a step that is a multiple of f's period, sin at 1e8 and hp = 301 * 2 pi.)
-        noisy = ~lost & ~agree & (change * hp**m <= NOISY * big) & ~garbage[active]
-        found = np.where(noisy, np.minimum(found, length[active]), found)
-        done = finite & ((agree & ~longer) | lost | noisy)
+        # After a step too long for f, an agreement (or values lost in rounding) may be
+        # aliasing, hp a multiple of sin's period at 1e8: it counts once a step
+        # CONFIRM times longer (no multiple of the same period) measures the same.
+        settles = finite & ((agree & ~longer) | lost)
+        suspect = settles & garbage[active]
+        same = (found <= 4.0 * before[active]) & (4.0 * found >= before[active])
+        confirmed = suspect & confirming[active] & same
+        recheck = suspect & ~confirmed
+        before[active] = found
+        confirming[active] = recheck
+        done = (settles & ~suspect) | confirmed
         size[active] = np.where(finite, big, size[active])
-        with np.errstate(all="ignore"):
-            heard = np.maximum(measured_noise(close), F_ULPS * eps * big)
-        noise[active] = np.where(finite & np.isfinite(heard), heard, noise[active])
+        noise[active] = np.where(finite, heard, noise[active])
         measured[active] = np.where(finite, found, measured[active])
         reach[active] = np.where(finite, float(np.max(np.abs(offsets))) * hp, reach[active])
         resolved[active] = done & agree
@@ -233,9 +267,13 @@ def pilot(
         nxt = np.where(
             ~finite,
             length[active] / DOMAIN_SHRINK,
-            np.where(longer, found, np.minimum(length[active] / 4.0, found)),
+            np.where(
+                recheck,
+                length[active] * CONFIRM,
+                np.where(longer, found, np.minimum(length[active] / 4.0, found)),
+            ),
         )
-        garbage[active] |= finite & ~agree & ~lost & ~noisy
+        garbage[active] |= finite & ~agree & ~lost
         still = ~done
         length[active[still]] = nxt[still]
         active = active[still]
@@ -291,7 +329,8 @@ def _pilot_one(
     length = measured = typical
     size = reach = noise = 0.0
     nfev = 0
-    resolved = raised = garbage = False
+    resolved = raised = garbage = confirming = False
+    before = 0.0
     spread, constant, reach_of, shifts, a1, a2 = _scalar_constants(m, scheme, np.dtype(dtype))
     count = len(shifts)
     ulp = MIN_SPACINGS * math.ulp(abs(x0))
@@ -322,7 +361,10 @@ def _pilot_one(
         hm = hp**m
         d1 = [v / hm for v in d1]
         d2 = [v / (2.0 * hp) ** m for v in d2]
-        noise1 = F_ULPS * eps * spread * big / hm
+        heard = _noise_one(close.tolist())
+        quiet = math.isfinite(heard) and heard <= QUIET * big
+        heard = max(heard if quiet else 0.0, F_ULPS * eps * big)
+        noise1 = spread * heard / hm
         noise2 = noise1 / 2.0**m
         floor = NOISE * (noise1 + noise2)
         m1 = max(abs(v) for v in d1)
@@ -339,18 +381,23 @@ def _pilot_one(
             found = min(found, length)
         if big == 0:
             found = length
-        agree = agree and found >= length / TRUST_SHORTER
+        agree = agree and own >= length / TRUST_SHORTER
         longer = agree and found > 4.0 * length and not raised
         raised = raised or longer
-        noisy = not lost and not agree and change * hm <= NOISY * big and not garbage
-        if noisy:
-            found = min(found, length)
         size, measured, reach = big, found, reach_of * hp
-        heard = _noise_one(close.tolist())
-        noise = max(heard, F_ULPS * eps * big) if math.isfinite(heard) else F_ULPS * eps * big
-        if (agree and not longer) or lost or noisy:
+        noise = heard
+        settles = (agree and not longer) or lost
+        suspect = settles and garbage
+        same = found <= 4.0 * before and 4.0 * found >= before
+        confirmed = suspect and confirming and same
+        recheck = suspect and not confirmed
+        before, confirming = found, recheck
+        if (settles and not suspect) or confirmed:
             resolved = agree
             break
+        if recheck:
+            length *= CONFIRM
+            continue
         garbage = garbage or not agree
         length = found if longer else min(length / 4.0, found)
     if size == 0 and nfev > 0:
