@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -257,7 +257,7 @@ class FiniteDifference:
         """``_auto_steps`` for one float64 point, in Python floats (the same arithmetic)."""
         scale = float(length[0])
         if not self.richardson:
-            start = scale * _optimal_ratio(rule, np.dtype(dtype))
+            start = scale * rule.optimal_ratio(machine_epsilon(dtype))
         else:
             start = scale * RICHARDSON_START
             if reach is not None and reach[0] > 0:
@@ -302,7 +302,7 @@ class FiniteDifference:
         error = error + eps * np.abs(value).reshape(k, -1).max(axis=1)
         truncation = np.zeros(k)
         if curvature is not None:
-            truncation = abs(float(rule.error_constant)) * h**rule.accuracy * curvature
+            truncation = rule.abs_error_constant * h**rule.accuracy * curvature
         evaluations = rule.evaluations
         if with_error:
             coarse, _ = difference_quotient(phi, x, 2.0 * h, rule)
@@ -601,12 +601,6 @@ def _stretched(
     return length * louder ** (1.0 / m)
 
 
-@lru_cache(maxsize=256)
-def _optimal_ratio(rule: Stencil, dtype: np.dtype) -> float:
-    """``optimal_step(rule, dtype)`` on a unit length, computed once per rule."""
-    return float(optimal_step(rule, dtype))
-
-
 def _plain_one(
     phi: LineFunction,
     x: np.ndarray,
@@ -648,7 +642,7 @@ def _plain_one(
     error += eps * max(abs(v) for v in value)
     truncation = 0.0
     if curvature is not None:
-        truncation = abs(float(rule.error_constant)) * step**rule.accuracy * float(curvature[0])
+        truncation = rule.abs_error_constant * step**rule.accuracy * float(curvature[0])
     if with_error:
         seen = max(abs(a - b) for a, b in zip(value, quotients[1], strict=True))
         truncation = max(truncation, seen / (2.0**rule.accuracy - 1))

@@ -184,7 +184,7 @@ def pilot(
     confirming = np.zeros(x.shape, dtype=bool)  # this try re-measures at CONFIRM times the step
     active = np.arange(x.size)
     spread = rule.abs_weight_sum
-    constant = abs(float(rule.error_constant))
+    constant = rule.abs_error_constant
     for _ in range(ITERATIONS):
         if active.size == 0:
             break
@@ -292,7 +292,7 @@ def _scalar_constants(
     rule, offsets, w1, w2, _ = _pilot_rule(m, scheme, dtype)
     return (
         rule.abs_weight_sum,
-        abs(float(rule.error_constant)),
+        rule.abs_error_constant,
         float(np.max(np.abs(offsets))),
         offsets.tolist(),
         w1.tolist(),

@@ -48,6 +48,17 @@ class Stencil:
         return float(sum(abs(w) for w in self.weights))
 
     @cached_property
+    def abs_error_constant(self) -> float:
+        """|C| as a float, computed once (a Fraction's conversion costs a scalar call)."""
+        return abs(float(self.error_constant))
+
+    def optimal_ratio(self, eps: float) -> float:
+        """h* on a unit length at unit roundoff eps (``steps.optimal_step``, in floats)."""
+        n, p = self.n, self.accuracy
+        ratio = n * eps * self.abs_weight_sum / (p * self.abs_error_constant)
+        return float(ratio ** (1.0 / (n + p)))
+
+    @cached_property
     def used(self) -> tuple[np.ndarray, list[float]]:
         """The offsets with a non-zero weight (as floats), and those weights as floats."""
         pairs = [(s, float(w)) for s, w in zip(self.offsets, self.weights, strict=True) if w != 0]

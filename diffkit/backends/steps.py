@@ -47,7 +47,7 @@ def step_scale(x: Any, scale: Any = None) -> np.ndarray:
 def optimal_step(rule: Stencil, dtype: Any = np.float64, *, scale: Any = 1.0) -> Any:
     """h* of the module docstring for ``rule`` in ``dtype``, times ``scale``."""
     n, p = rule.n, rule.accuracy
-    ratio = n * machine_epsilon(dtype) * rule.abs_weight_sum / (p * abs(float(rule.error_constant)))
+    ratio = n * machine_epsilon(dtype) * rule.abs_weight_sum / (p * rule.abs_error_constant)
     return np.asarray(scale, dtype=float) * ratio ** (1.0 / (n + p))
 
 
