@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["complex_hessian", "contour_hessian", "matrix_hessian"]
 
-RICHARDSON_START = 0.125
-
 
 def _lengths(fd: FiniteDifference, lines: Lines) -> tuple[np.ndarray, np.ndarray, int]:
     """Per variable, the length on which f varies along its axis, how far the pilot saw
@@ -118,7 +116,7 @@ def _scaled_hessians(
 
 def matrix_hessian(fd: FiniteDifference, lines: Lines) -> FDResult:
     """The real-step Hessian (plain or Richardson) of the module docstring."""
-    from .finite import FDResult, _cast
+    from .finite import REACH_FACTOR, RICHARDSON_START, FDResult, _cast
 
     point, dtype = lines.point, lines.dtype
     eps = machine_epsilon(dtype)
@@ -126,7 +124,7 @@ def matrix_hessian(fd: FiniteDifference, lines: Lines) -> FDResult:
     if isinstance(fd.h, str):
         s, reach, cost = _lengths(fd, lines)
         if fd.richardson:  # the longest step, 2 tau0 s_i, no farther than the pilot saw f
-            tau0 = min(RICHARDSON_START, float(np.min(8.0 * reach / (2.0 * s))))
+            tau0 = min(RICHARDSON_START, float(np.min(REACH_FACTOR * reach / (2.0 * s))))
         else:
             tau0 = float(optimal_step(stencil("central", 2), dtype))
     else:
