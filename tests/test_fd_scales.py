@@ -183,6 +183,18 @@ def test_vector_valued_f_gives_one_derivative_per_output():
     np.testing.assert_allclose(got, [[1, 2, math.cos(1)], [1, 4, math.cos(2)]], rtol=1e-8)
 
 
+@pytest.mark.parametrize("scheme", ["central", "complex", "contour"])
+def test_vector_valued_f_at_as_many_points_as_outputs_is_not_transposed(scheme):
+    """f(t) for t of 2 points returns (2, 2) either way round: the values tell which."""
+    x = np.array([0.5, 1.0])
+    for fd in (dk.FiniteDifference(scheme=scheme), dk.FiniteDifference(richardson=True)):
+        result = fd.estimate(lambda t: np.array([np.sin(t), np.exp(t)]), x)
+        np.testing.assert_allclose(
+            result.value, np.stack([np.cos(x), np.exp(x)], axis=1), rtol=1e-9
+        )
+        assert result.error.shape in ((2,), (2, 2))
+
+
 def test_extra_arguments_reach_f():
     def f(x, a, *, b):
         return a * np.exp(b * x)

@@ -519,9 +519,10 @@ class FiniteDifference:
         else:
             check_nfev, message = np.zeros_like(part.nfev), getattr(part, "message", "")
         out = np.asarray(part.value).shape[1:]
+        error = np.asarray(part.error, dtype=float)  # per point, or per output where known
         return FDResult(
             value=_cast(part.value, dtype).reshape(shape + out),
-            error=np.asarray(part.error, dtype=float).reshape(shape),
+            error=error.reshape(shape if error.size == flat.size else shape + out),
             h=part.h.reshape(shape),
             nfev=part.nfev.reshape(shape),
             status=part.status.reshape(shape),

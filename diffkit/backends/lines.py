@@ -68,9 +68,20 @@ class scalar_line:
                 f"{out.shape} (and one point to {single.shape}). Use gradient or jacobian "
                 "for functions of several variables."
             )
-        if out.shape == t.shape + single.shape:
+        last = out.shape == t.shape + single.shape
+        first = out.shape == single.shape + t.shape
+        if last and first:
+            # As many points as outputs: the shapes cannot tell, the first point's
+            # values can (and where they cannot either, one call per point is safe).
+            flat = single.reshape(-1)
+            last = bool(np.array_equal(out.reshape(t.size, -1)[0], flat, equal_nan=True))
+            first = bool(np.array_equal(out.reshape(-1, t.size)[:, 0], flat, equal_nan=True))
+            if last == first:
+                self.mode = "loop"
+                return self._loop(t)
+        if last:
             self.mode = "outputs-last"
-        elif out.shape == single.shape + t.shape:
+        elif first:
             self.mode = "outputs-first"
             out = np.moveaxis(out.reshape(-1, t.size), -1, 0)
         else:

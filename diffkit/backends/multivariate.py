@@ -27,6 +27,7 @@ from .complexstep import needs_probe
 from .inputs import as_points
 from .lines import with_arguments
 from .quotients import Estimate
+from .stencils import stencil
 from .steps import machine_epsilon, optimal_step, step_scale
 
 if TYPE_CHECKING:
@@ -130,8 +131,6 @@ def _agrees_along_a_direction(lines: Lines, parts: list[Estimate]) -> bool:
     g = np.concatenate([np.asarray(p.value).reshape(-1) for p in parts])
     if g.size != k or not np.all(np.isfinite(g)):
         return True  # a vector f or a point outside the domain: the per-point checks decide
-    from .stencils import stencil
-
     eps = machine_epsilon(lines.dtype)
     h = float(optimal_step(stencil("central", 1), lines.dtype))
     fn = as_callable(lines.f)
