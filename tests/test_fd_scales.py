@@ -292,7 +292,7 @@ ATOMS = [
 ]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)  # CI runs the same examples
 @given(
     st.lists(st.sampled_from(ATOMS), min_size=1, max_size=3),
     st.sampled_from([1e-14, 1e-4, 0.7, 1e3, 1e8]),

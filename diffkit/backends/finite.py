@@ -265,7 +265,7 @@ class FiniteDifference:
             if self.step_ratio == 2.0:
                 unit = math.ulp(abs(x0)) * 2.0**self.max_levels
                 if start < unit * 2.0**52:
-                    start = max(float(np.round(start / unit)), 1.0) * unit
+                    start = max(float(round(start / unit)), 1.0) * unit  # half to even, as np.round
         h = max(start, MIN_SPACINGS * math.ulp(abs(x0)))
         exact = (x0 + h) - x0
         return exact if 0 < exact < math.inf else h
@@ -374,7 +374,7 @@ class FiniteDifference:
             result = self._method(with_error, curvature, noise)(phi, x, steps, rule, eps)
             result.nfev = result.nfev + cost
             failed = ~finite_rows(result.value)
-            if failed.any() and self.fallback and auto:
+            if self.fallback and auto and failed.any():
                 self._one_sided(phi, x, n, dtype, result, failed, with_error)
             if failed.any():
                 result.status[failed] = "nonfinite"

@@ -300,19 +300,22 @@ def _scalar_constants(
     )
 
 
-_D6_LIST = _D6.tolist()
-_D5_LIST = _D5.tolist()
+_SQRT_924 = math.sqrt(924.0)
+_SQRT_252 = math.sqrt(252.0)
 
 
 def _noise_one(rows: list[list[float]]) -> float:
-    """``measured_noise`` for one point's 7 rows of values, in Python floats."""
+    """``measured_noise`` for one point's 7 rows of values, in Python floats.
+
+    The differences are written out (the weights of ``_D6`` and ``_D5``) in
+    ``_weighted``'s order of operations: w v products added left to right.
+    """
     heard = 0.0
-    for c in range(len(rows[0])):
-        column = [row[c] for row in rows]
-        d6 = abs(sum(w * v for w, v in zip(_D6_LIST, column, strict=True))) / math.sqrt(924.0)
-        left = abs(sum(w * v for w, v in zip(_D5_LIST, column[:6], strict=True)))
-        right = abs(sum(w * v for w, v in zip(_D5_LIST, column[1:], strict=True)))
-        heard = max(heard, d6, max(left, right) / math.sqrt(252.0))
+    for a, b, c, d, e, f, g in zip(*rows, strict=True):
+        d6 = abs(a - 6.0 * b + 15.0 * c - 20.0 * d + 15.0 * e - 6.0 * f + g) / _SQRT_924
+        left = abs(-a + 5.0 * b - 10.0 * c + 10.0 * d - 5.0 * e + f)
+        right = abs(-b + 5.0 * c - 10.0 * d + 10.0 * e - 5.0 * f + g)
+        heard = max(heard, d6, max(left, right) / _SQRT_252)
     return heard
 
 
@@ -351,10 +354,10 @@ def _pilot_one(
             refuse_complex()
         rows = fs.tolist()
         flat = [v for row in rows for v in row]
-        if not all(math.isfinite(v) for v in flat):
+        if not all(map(math.isfinite, flat)):
             length /= DOMAIN_SHRINK
             continue
-        big = max(abs(v) for v in flat)
+        big = max(map(abs, flat))
         width = len(rows[0])
         d1 = [sum(a * row[c] for a, row in zip(a1, rows, strict=True)) for c in range(width)]
         d2 = [sum(b * row[c] for b, row in zip(a2, rows, strict=True)) for c in range(width)]

@@ -124,7 +124,7 @@ class Tableau:
             return
         level = self.levels
         self.levels += 1
-        if not all(math.isfinite(v) for v in base):
+        if not all(map(math.isfinite, base)):
             self.done = self.depth > 0
             return
         if not self.anchored:
@@ -146,7 +146,7 @@ class Tableau:
         row = []
         estimate = 0.0
         magnitude = 0.0
-        for c, v in enumerate(base):
+        for c, v in enumerate(base):  # comparisons, not max(): this is the hot loop
             new = [v]
             if depth:
                 old = self.row[c]
@@ -154,8 +154,15 @@ class Tableau:
                     a = new[j]
                     new.append(a + (a - old[j]) / factors[j])
                 top = new[depth]
-                estimate = max(estimate, abs(top - new[depth - 1]), abs(top - old[depth - 1]))
-            magnitude = max(magnitude, abs(new[depth]))
+                change = abs(top - new[depth - 1])
+                if change > estimate:
+                    estimate = change
+                change = abs(top - old[depth - 1])
+                if change > estimate:
+                    estimate = change
+            size = abs(new[depth])
+            if size > magnitude:
+                magnitude = size
             row.append(new)
         floor = gains[depth] * noise + eps * magnitude
         estimate = max(estimate, floor) if depth else math.inf
@@ -298,26 +305,34 @@ def _extrapolate_one(
     levels, batch = 0, FIRST_BATCH
     width = 1
     seen = 0.0
+    w0, others = weights[0], weights[1:]
+    shrinks = shrink.tolist()
     while not table.done and levels < max_levels:
         count = min(batch, max_levels - levels)
-        steps = [first * float(shrink[k]) for k in range(levels, levels + count)]
+        steps = [first * shrinks[k] for k in range(levels, levels + count)]
         t = [x0 + s * h for s in reach for h in steps]
         values = np.asarray(phi(np.array(t)))
         width = values[0].size
         fs = values.reshape(len(reach), count, width).tolist()
+        first_node, other_nodes = fs[0], fs[1:]
         table.nfev += count * len(reach)
         for b, h in enumerate(steps):
             denom = h if rule.n == 1 else h**rule.n
             base = []
-            size = 0.0
+            size = 0.0  # comparisons, not max(): this loop is most of a scalar call
             for c in range(width):
-                total = fs[0][b][c] if weights[0] == 1 else weights[0] * fs[0][b][c]
-                size = max(size, abs(fs[0][b][c]))
-                for w, f_s in zip(weights[1:], fs[1:], strict=True):
-                    total = total + (f_s[b][c] if w == 1 else w * f_s[b][c])
-                    size = max(size, abs(f_s[b][c]))
+                v = first_node[b][c]
+                total = v if w0 == 1 else w0 * v
+                if abs(v) > size:
+                    size = abs(v)
+                for w, f_s in zip(others, other_nodes, strict=True):
+                    v = f_s[b][c]
+                    total = total + (v if w == 1 else w * v)
+                    if abs(v) > size:
+                        size = abs(v)
                 base.append(total / denom)
-            seen = max(seen, size)
+            if size > seen:
+                seen = size
             floor = rounding * size if loud is None else max(rounding * size, loud)
             table.add(base, factors, gains, floor / h**rule.n, eps)
         levels += count
