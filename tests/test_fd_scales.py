@@ -52,14 +52,39 @@ SCALES = [
 
 @pytest.mark.parametrize(("expression", "point"), SCALES)
 def test_first_derivatives_at_every_scale(expression, point):
-    """Richardson within 1e-10, the default within 1e-7 (1e-8 is its typical), both ok."""
+    """Richardson within 1e-10, the default within 1e-8, both ok."""
     want = exact(expression, point)
     f = dk.Function.from_string(expression)
-    for fd, bound in ((RICHARDSON, 1e-10), (DEFAULT, 1e-7)):
+    for fd, bound in ((RICHARDSON, 1e-10), (DEFAULT, 1e-8)):
         result = fd.estimate(f.numpy, point)
         assert rel(float(result.value), want) < bound, (fd, float(result.value), want)
         assert str(result.status) in ACCEPTED
         assert abs(float(result.value) - want) <= 2 * float(result.error)
+
+
+FLAT = [  # |f| far above |f'| L: a 2nd-order rule stops near 1e-8 at any step
+    ("cosh(x)", 1e-4, lambda t: math.cosh(t)),
+    ("cos(x)", -1e-4, lambda t: math.cos(t)),
+    ("1 + x**2/2", 1e-3, lambda t: 1.0 + t * t / 2.0),
+    ("sqrt(1 + x**2)", 2e-4, lambda t: math.sqrt(1.0 + t * t)),
+    ("exp(-1/(1 - x**2))", 1e-4, lambda t: math.exp(-1.0 / (1.0 - t * t))),
+]
+
+
+@pytest.mark.parametrize(("expression", "point", "scalar"), FLAT)
+def test_the_default_turns_to_accuracy_4_where_f_dwarfs_its_derivative(expression, point, scalar):
+    """The default rule reaches 1e-9 there, written as a NumPy expression or as
+    Python-scalar ``math`` code; an accuracy the user asked for is kept."""
+    want = exact(expression, point)
+    f = dk.Function.from_string(expression)
+    for written in (f.numpy, scalar):
+        result = DEFAULT.estimate(written, point)
+        assert str(result.status) == "ok"
+        assert rel(float(result.value), want) < 1e-9, (written, float(result.value), want)
+        assert abs(float(result.value) - want) <= 2 * float(result.error)
+    second = dk.FiniteDifference(accuracy=2).estimate(f.numpy, point)
+    assert float(second.h) != float(DEFAULT.estimate(f.numpy, point).h)
+    assert abs(float(second.value) - want) <= 2 * float(second.error)
 
 
 @pytest.mark.parametrize(

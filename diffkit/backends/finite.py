@@ -63,6 +63,13 @@ __all__ = ["MAX_ORDER", "ComplexStepError", "FDResult", "FiniteDifference"]
 
 Method = Callable[[LineFunction, np.ndarray, np.ndarray, Stencil, float], Estimate]
 
+# The default central rule (accuracy None) is redone at accuracy 4 where its
+# 2nd-order error estimate of a first derivative is above this fraction of the value
+# (``_raise_order``). Higher orders keep accuracy 2: there it would fire almost
+# everywhere, at 1.5x the cost (scripts/bench_fd_suite.py), where Richardson and the
+# contour integral are the methods to use.
+RAISE_RTOL = 1e-8
+
 # Richardson starts at this fraction of f's length and divides the step by STEP_RATIO
 # per level; measured on the catalog (scripts/bench_fd.py), these reach 1e-13 or
 # better in a median of five central levels (ten evaluations).
@@ -109,7 +116,9 @@ class FiniteDifference:
     """Finite-difference derivatives: ``scheme`` forward, backward, central, complex or contour.
 
     Options (keyword-only): ``accuracy`` order of the rule (default 2 central, 1
-    one-sided); ``offsets`` any integer stencil instead of a scheme; ``h`` a float,
+    one-sided; the default central rule of a first derivative with ``h="auto"`` turns
+    to accuracy 4 at points where its estimate is above ``RAISE_RTOL`` relative and
+    the 4th order's is smaller, as for cosh near 0); ``offsets`` any integer stencil instead of a scheme; ``h`` a float,
     an array (one step per variable, for gradients), or ``"auto"`` (the step follows
     f, see the module docstring); ``scale`` the length on which f varies, given
     instead of measured; ``richardson`` adaptive extrapolation with an error
@@ -362,9 +371,8 @@ class FiniteDifference:
             if auto:
                 m = n + rule.accuracy
                 length, size, cost, reach, noise = self._length(phi, x, m, dtype)
-                steps = self._auto_steps(
-                    x, rule, dtype, _stretched(length, size, noise, eps, m), reach
-                )
+                stretched = _stretched(length, size, noise, eps, m)
+                steps = self._auto_steps(x, rule, dtype, stretched, reach)
                 curvature = None if size is None else size / length**m
             else:
                 steps = np.broadcast_to(np.asarray(h, dtype=float), x.shape).astype(float)
@@ -379,9 +387,76 @@ class FiniteDifference:
             if failed.any():
                 result.status[failed] = "nonfinite"
                 result.error = np.where(failed, np.nan, result.error)
+            if auto and n == 1 and self._raises_order() and size is not None:
+                self._raise_order(
+                    phi, x, n, dtype, result, (length, stretched, size, noise), with_error
+                )
             if self.fallback:
                 self._judge(result, rule, eps, length)
         return result
+
+    def _raises_order(self) -> bool:
+        """Whether the rule may go to accuracy 4 where 2 falls short: the default
+        central rule only (an accuracy, stencil or step the user chose is kept)."""
+        return (
+            self.scheme == "central"
+            and self.accuracy is None
+            and self.offsets is None
+            and not self.richardson
+            and self.fallback
+        )
+
+    def _raise_order(
+        self,
+        phi: LineFunction,
+        x: np.ndarray,
+        n: int,
+        dtype: Any,
+        result: Estimate,
+        measured: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+        with_error: bool,
+    ) -> None:
+        """Redo with the accuracy-4 rule the points where the 2nd-order estimate is above
+        RAISE_RTOL of the value, and keep it where its own error estimate is smaller.
+
+        The floor of a rule of order p is about (eps F / (|f^(n)| L^n))^(p / (n + p))
+        relative: where |f| is far above |f'| L (cosh near 0: F = 1, f' = 1e-4) the
+        2nd order stops near 1e-8 at any step, and the 4th goes on to about 1e-10.
+        The same pilot's length serves both rules (|f^(k)| ~ F / L^k).
+        """
+        length, stretched, size, noise = measured
+        eps = machine_epsilon(dtype)
+        k = x.size
+        magnitude = np.abs(np.asarray(result.value, dtype=float)).reshape(k, -1).min(axis=1)
+        error = np.asarray(result.error, dtype=float).reshape(k, -1).max(axis=1)
+        short = (result.status == "ok") & (error > RAISE_RTOL * magnitude) & (size > 0)
+        idx = np.flatnonzero(short)
+        if idx.size == 0:
+            return
+        rule = stencil("central", n, 4)
+        m = n + rule.accuracy
+        xs = x[idx]
+        steps = self._auto_steps(xs, rule, dtype, stretched[idx])
+        curvature = size[idx] / length[idx] ** m
+        retry = self._plain(
+            phi,
+            xs,
+            steps,
+            rule,
+            eps,
+            with_error=with_error,
+            curvature=curvature,
+            noise=None if noise is None else noise[idx],
+        )
+        result.nfev[idx] += retry.nfev
+        new_error = np.asarray(retry.error, dtype=float).reshape(idx.size, -1).max(axis=1)
+        good = finite_rows(retry.value) & (new_error < error[idx])
+        take = idx[good]
+        result.value[take] = retry.value[good]
+        result.error[take] = retry.error[good]
+        result.h[take] = retry.h[good]
+        if result.size is not None and retry.size is not None:
+            result.size[take] = retry.size[good]
 
     def _judge(self, result: Estimate, rule: Stencil, eps: float, length: np.ndarray) -> None:
         if result.status.size == 1:  # one point, in floats
