@@ -9,6 +9,7 @@ from . import catalog, ops, truth
 from .autodiff import Tensor, Value, draw_graph, grad, hessian, jacobian, nn, to_dot, value_and_grad
 from .backends import (
     ComplexStepError,
+    CostWarning,
     Differentiator,
     FDAccuracyWarning,
     FDResult,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ComplexStepError",
+    "CostWarning",
     "Differentiator",
     "FDAccuracyWarning",
     "FDResult",

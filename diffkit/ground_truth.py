@@ -11,13 +11,19 @@ error of NaN.
 
 Tracing runs inside the sweep's ground-truth tasks, where the per-task time limit
 stops a runaway, and once per function per process: every point reuses the
-expression. When a traced function's ground truth overruns its limit or kills its
+expression. Ground truth has limits of its own besides (``TRUTH_TIME_LIMIT``,
+``TRUTH_MEMORY_LIMIT``): an exact derivative can grow without bound (x**x**x**x**x
+at 10 asked for 8.8 GB), and a point whose truth overruns them is ``no-truth``,
+with a message that says which limit stopped it. When a traced function's ground truth overruns its limit or kills its
 worker, its other points are not tried again in the same run (``gave_up``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +36,24 @@ from .symbolic import TracerError, UnevaluatedDerivativeError
 from .symbolic.source import expressions_of
 
 __all__ = [
+    "TRUTH_MEMORY_LIMIT",
     "TRUTH_SOURCES",
+    "TRUTH_TIME_LIMIT",
     "Exact",
     "Truth",
     "exact_function",
     "forget_gave_up",
     "gave_up",
+    "memory_cap",
     "shortened",
     "truth_at",
 ]
+
+# Seconds and bytes one point's ground truth (trace, exact derivative, its evaluation
+# at 50 digits) may take, whatever the sweep's own limits: the catalog's slowest
+# takes ~2 s and ~100 MB.
+TRUTH_TIME_LIMIT = 60.0
+TRUTH_MEMORY_LIMIT = 4 * 2**30
 
 TRUTH_SOURCES = ("expression", "traced", "none")
 
@@ -60,6 +75,7 @@ class Truth:
     kink: bool = False
     source: str = "none"
     why: str = ""
+    stopped: bool = False  # a limit stopped it (time, memory, a dead worker), not the maths
 
 
 @dataclass(frozen=True)
@@ -87,11 +103,47 @@ def shortened(exc: BaseException | str, limit: int = MESSAGE_LENGTH) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+def _over_memory(what: str) -> str:
+    return (
+        f"no exact derivative: {what} needed more memory than ground truth may take "
+        "(truth_memory_limit; diffkit --truth-memory-limit)"
+    )
+
+
+@contextlib.contextmanager
+def memory_cap(extra_bytes: int | None) -> Iterator[None]:
+    """Cap this process's address space at its size now plus ``extra_bytes`` while the
+    block runs; past it, allocations raise MemoryError. The soft limit only, restored
+    afterwards, so an in-process sweep goes on at full size (Linux; elsewhere no cap)."""
+    try:
+        import resource
+
+        with open(f"/proc/{os.getpid()}/statm") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        size = None
+    if extra_bytes is None or size is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = size + int(extra_bytes)
+    for bound in (soft, hard):
+        if bound != resource.RLIM_INFINITY:
+            cap = min(cap, bound)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _traced(f: Function) -> Exact:
     shape = () if f.ndim == 1 else (f.ndim,)
     try:
         with np.errstate(all="ignore"):
             outputs, variables = expressions_of(f, shape)
+    except MemoryError:
+        return Exact(None, "none", _over_memory(f"tracing {f.name!r}"), lasting=False)
     except (TracerError, UnevaluatedDerivativeError) as exc:
         return Exact(
             None, "none", f"no exact derivative: the tracer refused {f.name!r}: {shortened(exc)}"
@@ -136,13 +188,16 @@ def truth_at(f: Function, point: Any, n: int) -> Truth:
     exact = exact_function(f)
     g = exact.function
     if g is None:
-        return Truth(np.full(width, np.nan), False, exact.source, exact.why)
+        stopped = not exact.lasting
+        return Truth(np.full(width, np.nan), False, exact.source, exact.why, stopped)
     why = ""
     try:
         if g.ndim == 1:
             values = np.atleast_1d(truth.derivative(g, point, n)).astype(float)
         else:
             values = np.asarray(truth.gradient(g, point), dtype=float).reshape(-1)
+    except MemoryError:
+        return Truth(np.full(width, np.nan), False, exact.source, _over_memory("it"), True)
     except Exception as exc:  # an expression mpmath cannot evaluate
         values = np.full(width, np.nan)
         why = f"no exact derivative: evaluating it failed ({type(exc).__name__}: {shortened(exc)})"
@@ -167,11 +222,11 @@ def gave_up(f: Function, status: str, message: str) -> Truth:
     width = 1 if f.ndim == 1 else f.ndim
     why = f"no exact derivative: computing it stopped ({status}: {message})"
     if f.expr is not None:
-        return Truth(np.full(width, np.nan), False, "expression", why)
+        return Truth(np.full(width, np.nan), False, "expression", why, True)
     _EXACT[f] = Exact(
         None, "none", why + "; not tried again at the function's other points", lasting=False
     )
-    return Truth(np.full(width, np.nan), False, "none", why)
+    return Truth(np.full(width, np.nan), False, "none", why, True)
 
 
 def forget_gave_up() -> None:

@@ -97,12 +97,15 @@ def outcome_rows(
     seconds: float,
     truth_source: str,
     no_truth: str = "",
+    truth_stopped: bool = False,
 ) -> dict[str, list[Any]]:
     """The outcome's rows, column by column; ``labels`` fill backend, method, scheme, accuracy.
 
     A usable estimate that is not finite becomes "infinite" when the exact derivative
     is the same infinity, else "nonfinite"; an ok estimate without an exact value (NaN
-    truth) becomes "no-truth" with the message ``no_truth``. A finite estimate of an
+    truth) becomes "no-truth" with the message ``no_truth``; where a limit stopped the
+    truth (``truth_stopped``), every other row adds that message to its own, so a
+    point whose rows fail anyway still says its truth failed. A finite estimate of an
     infinite derivative has relative error 1, the limit of |v - t| / |t| (its absolute
     error is inf). ``seconds`` is shared over the rows.
     """
@@ -125,6 +128,9 @@ def outcome_rows(
     unmeasured = (status == "ok") & np.isnan(truths)
     status[unmeasured] = NO_TRUTH
     message[unmeasured] = no_truth or "no exact derivative at this point"
+    if truth_stopped and no_truth:
+        others = ~unmeasured & np.isnan(truths)
+        message[others] = [f"{m}; {no_truth}" if m else no_truth for m in message[others]]
     relative = np.asarray(relative_error(values, truths), dtype=float)
     relative[np.isinf(truths) & np.isfinite(values)] = 1.0
     return {

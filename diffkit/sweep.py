@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,6 +75,15 @@ def _truth_of(task: Task) -> Truth:
     return ground_truth.truth_at(task.function, task.point, task.n)
 
 
+def _capped_truth(task: Task, memory: int | None) -> Truth:
+    with ground_truth.memory_cap(memory):
+        return _truth_of(task)
+
+
+def _tighter(limit: float | None, own: float | None) -> float | None:
+    return own if limit is None else limit if own is None else min(limit, own)
+
+
 def _no_truth(task: Task, status: str, message: str) -> Truth:
     return ground_truth.gave_up(task.function, status, message)
 
@@ -101,6 +111,7 @@ def _rows(task: Task, outcome: Outcome, seconds: float) -> dict[str, list[Any]]:
         seconds=seconds,
         truth_source=found.source,
         no_truth=found.why,
+        truth_stopped=found.stopped,
     )
 
 
@@ -161,6 +172,8 @@ def sweep(
     jobs: int = 1,
     time_limit: float | None = None,
     memory_limit: int | None = None,
+    truth_time_limit: float | None = ground_truth.TRUTH_TIME_LIMIT,
+    truth_memory_limit: int | None = ground_truth.TRUTH_MEMORY_LIMIT,
     progress: bool | None = False,
     executor: str = "processes",
     scheduler: str | None = None,
@@ -179,7 +192,10 @@ def sweep(
     recorded derivative, nor the imaginary part a complex step reads. ``jobs`` worker
     processes share the tasks; a task past ``time_limit`` seconds, or whose worker
     dies, becomes rows with status "timeout" or "crashed" (see ``executors.run_tasks``,
-    also for ``memory_limit``). The frame is the same, row for row, whatever ``jobs``
+    also for ``memory_limit``). Each point's ground truth runs under limits of its
+    own as well, ``truth_time_limit`` seconds and ``truth_memory_limit`` bytes (None:
+    none): a point past them reads ``no-truth``, and its message names the limit.
+    The frame is the same, row for row, whatever ``jobs``
     and ``executor`` are; only ``seconds`` differ. ``progress``: a bar on stderr (None:
     only on a terminal). ``executor="dask"`` runs the tasks on the Dask cluster at
     address ``scheduler`` (None: a LocalCluster of ``jobs`` workers).
@@ -200,6 +216,8 @@ def sweep(
         jobs=jobs,
         time_limit=time_limit,
         memory_limit=memory_limit,
+        truth_time_limit=truth_time_limit,
+        truth_memory_limit=truth_memory_limit,
         progress=progress,
         executor=executor,
         scheduler=scheduler,
@@ -212,6 +230,8 @@ def run(
     jobs: int = 1,
     time_limit: float | None = None,
     memory_limit: int | None = None,
+    truth_time_limit: float | None = ground_truth.TRUTH_TIME_LIMIT,
+    truth_memory_limit: int | None = ground_truth.TRUTH_MEMORY_LIMIT,
     progress: bool | None = False,
     executor: str = "processes",
     scheduler: str | None = None,
@@ -221,7 +241,8 @@ def run(
     Ground truth comes first, once per (function, point), shared out like the tasks:
     every rule and backend at a point then reuses it, in whichever worker it runs. A
     function without an expression is traced there (``ground_truth``), under the same
-    time limit, once per function in each process.
+    time limit, once per function in each process; every truth task also runs under
+    ``truth_time_limit`` and ``truth_memory_limit`` (``sweep``).
     """
     from .executors import run_tasks, shared_scheduler
 
@@ -239,11 +260,11 @@ def run(
     with shared_scheduler(executor, scheduler, jobs) as address:
         found = run_tasks(
             list(firsts.values()),
-            _truth_of,
+            partial(_capped_truth, memory=truth_memory_limit),
             _no_truth,
             scheduler=address,
             label="ground truth",
-            **options,
+            **{**options, "time_limit": _tighter(time_limit, truth_time_limit)},
         )
         known = dict(zip(firsts, found, strict=True))
         grid = [replace(task, truth=known[_truth_key(task)]) for task in grid]

@@ -179,3 +179,12 @@ def test_figures_are_byte_identical_between_runs(
         assert a is not None
         assert b is not None
         assert [i.data for i in a.images] == [i.data for i in b.images]
+
+
+def test_precision_section_is_none_where_no_point_has_an_exact_derivative(
+    frame: pd.DataFrame, funcs: dict[str, Function]
+) -> None:
+    """Ground truth that failed everywhere (stopped, or no expression): no best step in
+    either dtype, and no section, where pivoting the empty columns raised KeyError."""
+    blind = frame.assign(truth=np.nan, abs_err=np.nan, rel_err=np.nan, status="no-truth")
+    assert precision_section(blind, funcs) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,19 @@ def test_summary_histograms_and_section(tmp_path: Path) -> None:
     ]
     assert "Random expressions" in "\n".join(markdown_section(section))
     assert "<table>" in html_section(section)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_drawing_expressions_runs_under_the_time_limit(tmp_path: Path, jobs: int) -> None:
+    """Depth 16 spent minutes in SymPy in the parent, past any --time-limit: now each
+    function is drawn as a task, and one that overruns is a "generation" row."""
+    start = time.perf_counter()
+    run_study(tmp_path, 2, 0, **{**SMALL, "depth": (16, 16)}, time_limit=2.0, jobs=jobs)
+    assert time.perf_counter() - start < 60
+    (frame,) = chunk_frames(tmp_path)
+    lost = frame[frame["entry"] == "generation"]
+    assert len(lost) >= 1
+    assert set(lost["status"]) == {"timeout"}
+    assert lost["excluded"].str.contains("not generated").all()
+    summary = summarize(tmp_path)
+    assert "generation" in set(summary["entry"])

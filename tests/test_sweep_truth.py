@@ -254,3 +254,54 @@ def test_a_matrix_shaped_point_is_refused_not_flattened():
     """Flattened, sum(a @ a) became a dot product: every row ok, with another function's truth."""
     with pytest.raises(ValueError, match="shape \\(2, 2\\)"):
         sweep([lambda a: np.sum(a @ a)], points=[np.eye(2)], backends=["reverse"])
+
+
+# ---------------------------------------------------------------------- truth's own limits
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ground_truth_past_its_memory_limit_is_named_not_grown(jobs):
+    """10**10**10**10 needs a 10^10-digit integer exactly: under a 256 MiB cap the truth
+    stops at once, in-process or in a worker, and every row says so (its rows fail
+    anyway: f overflows in float64). Without the cap it grew to gigabytes."""
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    started = time.perf_counter()
+    frame = sweep(
+        ["x**x**x**x"],
+        points=[10.0],
+        methods=["central"],
+        steps=[1e-3],
+        backends=["reverse"],
+        jobs=jobs,
+        truth_memory_limit=256 * 2**20,
+    )
+    assert time.perf_counter() - started < 30
+    assert resource.getrlimit(resource.RLIMIT_AS) == before  # the cap was lifted after
+    assert frame["truth"].isna().all()
+    assert frame["message"].str.contains("more memory than ground truth may take").all()
+
+
+def test_ground_truth_past_its_time_limit_reads_no_truth_and_names_the_limit():
+    frame = sweep(
+        ["sin(x)"], points=[1.0], methods=["central"], steps=[1e-3], truth_time_limit=1e-9
+    )
+    assert set(frame["status"]) == {"no-truth"}
+    assert frame["message"].str.contains("time limit of 1e-09 s").all()
+    _never_ok_without_error(frame)
+
+
+def test_a_ground_truth_limit_of_its_own_beside_the_sweeps():
+    """The sweep's time limit applies to truth too, and the tighter of the two wins."""
+    frame = sweep(
+        ["sin(x)"],
+        points=[1.0],
+        methods=["central"],
+        steps=[1e-3],
+        time_limit=1e-9,
+        truth_time_limit=None,
+    )
+    assert frame["message"].str.contains("computing it stopped").all()
+    fine = sweep(["sin(x)"], points=[1.0], methods=["central"], steps=[1e-3], time_limit=60)
+    assert set(fine["status"]) == {"ok"}

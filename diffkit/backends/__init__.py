@@ -2,6 +2,7 @@
 
 from .accuracy import FDAccuracyWarning
 from .complexstep import ComplexStepError
+from .costs import CostWarning
 from .finite import FDResult, FiniteDifference
 from .protocol import Differentiator
 from .registry import UnknownBackendError, available, backend, register
@@ -12,6 +13,7 @@ from .symbolic import Symbolic, SymbolicResult
 
 __all__ = [
     "ComplexStepError",
+    "CostWarning",
     "Differentiator",
     "FDAccuracyWarning",
     "FDResult",

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..function import Function, as_callable, coordinate_line
 from .complexstep import needs_probe
+from .costs import warn_large_hessian
 from .inputs import as_points
 from .lines import with_arguments
 from .quotients import Estimate
@@ -221,6 +222,7 @@ def hessian(
     from .hessians import complex_hessian, contour_hessian, matrix_hessian
 
     lines = Lines(fd, f, x, args, kwargs)
+    warn_large_hessian(int(np.size(x)), "finite-difference")
     if fd.scheme == "complex":
         return complex_hessian(fd, f, lines)
     if fd.scheme == "contour":

@@ -27,6 +27,7 @@ from ..symbolic.engine import resolve_engine
 from ..symbolic.program import Program
 from ..symbolic.reverse import derivative_program
 from ..symbolic.source import default_shape, expressions_of
+from .costs import warn_large_hessian
 from .inputs import as_points, check_order
 
 __all__ = ["Symbolic", "SymbolicResult"]
@@ -134,6 +135,7 @@ class Symbolic:
     def hessian(self, f: Any, x: Any) -> np.ndarray:
         """The exact Hessian of f: R^n -> R at x, shape (n, n): reverse over reverse."""
         point = as_points(x)
+        warn_large_hessian(point.size, "symbolic")
         entry = self.compiled(f, point.shape, 2, scalar="hessian")
         values = entry.compiled(*point.ravel(), dtype=point.dtype)
         return values.reshape(point.size, point.size)

@@ -42,6 +42,9 @@ def _precision_pairs(summary: pd.DataFrame, n: pd.Series) -> pd.DataFrame:
         index=keys, columns="dtype", values=["best_h", "best_err"], aggfunc="first", sort=False
     )
     wide.columns = [f"{pair[0]}_{pair[1]}" for pair in wide.columns.to_flat_index()]
+    # pivot_table drops a dtype whose values are all NaN (no exact derivative anywhere)
+    needed = [f"{v}_{d}" for v in ("best_h", "best_err") for d in _PRECISION_DTYPES]
+    wide = wide.reindex(columns=[*wide.columns, *(c for c in needed if c not in wide.columns)])
     wide = wide.dropna(subset=[f"best_h_{d}" for d in _PRECISION_DTYPES]).reset_index()
     orders = summary.groupby("method")["expected_order"].first()
     return wide.assign(expected_order=wide["method"].map(orders), n=wide["method"].map(n))

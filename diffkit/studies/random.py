@@ -34,6 +34,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from ..agreement import agreement
-from ..executors import shared_scheduler
-from ..randexpr import random_functions
+from ..executors import run_tasks, shared_scheduler
+from ..function import Function
+from ..randexpr import random_function
 from ..sweep import DEFAULT_STEPS, FD_METHODS, sweep
 
 __all__ = [
@@ -299,18 +301,21 @@ def _run_chunks(
 def _sweep_chunk(
     parameters: Mapping[str, Any], span: range, execution: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """The summary of functions ``span``: generated, swept, reduced; the tidy rows are dropped."""
-    functions = list(
-        random_functions(
-            len(span),
-            parameters["seed"],
-            start=span.start,
-            depth=(parameters["depth"][0], parameters["depth"][1]),
-            variables=parameters["variables"],
-            ops=parameters["ops"],
-            points=parameters["points"],
-        )
+    """The summary of functions ``span``: generated, swept, reduced; the tidy rows are dropped.
+
+    Drawing a deep tree and its good points is SymPy work that can take minutes, so
+    each function is generated as a task under the same limits as the sweep; one
+    that overruns is a summary row with entry "generation" and its status.
+    """
+    drawn = run_tasks(
+        list(span),
+        partial(_generate, parameters=dict(parameters)),
+        _not_generated,
+        label="expressions",
+        **execution,
     )
+    functions = [f for f in drawn if isinstance(f, Function)]
+    stopped = [(i, why) for i, why in zip(span, drawn, strict=True) if isinstance(why, tuple)]
     by_label = {m.label: m for m in FD_METHODS}
     frame = sweep(
         functions,
@@ -322,7 +327,39 @@ def _sweep_chunk(
         **execution,
     )
     expressions = {f.name: str(f.expr) for f in functions}
-    return summarize_chunk(frame, expressions)
+    summary = summarize_chunk(frame, expressions)
+    if not stopped:
+        return summary
+    lost = pd.DataFrame(
+        [
+            {
+                "function": f"rand-{parameters['seed']}-{index}",
+                "point": "-",
+                "dtype": "-",  # not NaN: summarize() groups by dtype and entry
+                "entry": "generation",
+                "status": status,
+                "excluded": message,
+            }
+            for index, (status, message) in stopped
+        ],
+        columns=SUMMARY_COLUMNS,
+    )
+    return pd.concat([summary, lost], ignore_index=True)
+
+
+def _generate(index: int, parameters: Mapping[str, Any]) -> Function:
+    return random_function(
+        parameters["seed"],
+        index,
+        depth=(parameters["depth"][0], parameters["depth"][1]),
+        variables=parameters["variables"],
+        ops=parameters["ops"],
+        points=parameters["points"],
+    )
+
+
+def _not_generated(index: int, status: str, message: str) -> tuple[str, str]:
+    return status, f"the expression was not generated: {message}"
 
 
 # ---------------------------------------------------------------------- reduction
