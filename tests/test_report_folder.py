@@ -247,7 +247,7 @@ def test_an_unwritable_parent_is_refused(tmp_path: Path, monkeypatch: pytest.Mon
             return False
         return access(path, mode, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(writer.os, "access", denied)
+    monkeypatch.setattr(os, "access", denied)
     assert "locked" in _message(parent / "r")
     assert not (parent / "r").exists()
 
