@@ -18,6 +18,12 @@ workers start from a forkserver, a fresh process without it, when the tasks and 
 can be pickled; when they cannot, a ForkUnsafeWarning says so, and the time limit stops
 such a worker. In-process runs apply no memory cap.
 
+Each worker leads a process group of its own, which the processes its tasks start join:
+a worker stopped (time limit, the run's end however it comes: results, an exception,
+Ctrl-C) is stopped with its group, and a worker whose parent is killed outright (SIGKILL,
+the OOM killer) kills its group itself, even mid-task. Being out of the terminal's
+foreground group, workers do not see its Ctrl-C; the parent stops them.
+
 ``executor="dask"`` runs the tasks on a Dask distributed cluster instead, with the same
 results and guarantees (``executors_dask``, imported only then: dask is an extra).
 """
@@ -25,9 +31,12 @@ results and guarantees (``executors_dask``, imported only then: dask is an extra
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -36,7 +45,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from . import interrupts
 
@@ -131,10 +140,18 @@ _START_LIMIT = 120.0
 
 
 def _worker_main(
-    conn: Connection, tasks: Sequence[Any], work: Callable[[Any], Any], memory_limit: int | None
+    conn: Connection,
+    tasks: Sequence[Any],
+    work: Callable[[Any], Any],
+    memory_limit: int | None,
+    owner: int,
 ) -> None:
-    """A worker: receive a task index, send back (index, result), until the pipe closes."""
+    """A worker: receive a task index, send back (index, result), until the pipe closes.
+
+    ``owner`` is the pid of the process that runs the tasks (``run_tasks``'s).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    _bind_to_owner(owner)
     if memory_limit is not None:
         _limit_memory(memory_limit)
     parent = os.getppid()
@@ -145,6 +162,7 @@ def _worker_main(
         except EOFError:
             return
         conn.send((index, work(tasks[index])))
+    _end_group()  # orphaned between tasks: what earlier tasks left running goes too
 
 
 def wait_for_parent(conn: Connection, parent: int, every: float = 1.0) -> bool:
@@ -158,6 +176,115 @@ def wait_for_parent(conn: Connection, parent: int, every: float = 1.0) -> bool:
         if os.getppid() != parent:
             return False
     return True
+
+
+# From <linux/prctl.h>: the signal the kernel sends a process when its parent exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _bind_to_owner(owner: int) -> None:
+    """Make this worker, and whatever its tasks start, end with ``owner``, even mid-task.
+
+    The check between tasks (``wait_for_parent``) cannot stop a task that hangs, so an
+    owner killed outright would leave it running for ever. The worker leads a process
+    group of its own, which a task's children join, and kills that group when the owner
+    has gone: told at once by the kernel where it can (Linux, and only when the owner is
+    the parent), and by a watchdog thread that polls otherwise (or when the task has
+    taken the signal for itself).
+    """
+    _lead_own_group()
+    if os.getppid() == owner:  # forked by the owner: its death re-parents us
+
+        def alive() -> bool:
+            return os.getppid() == owner
+
+        _signal_on_parent_death()
+    else:  # a forkserver's child (it outlives the owner while we hold its pipe), or orphaned
+        alive = _process_alive(owner)
+    if not alive():  # gone already, maybe before the prctl: no signal will come
+        _end_group()
+    watchdog = threading.Thread(
+        target=_watch_owner, args=(alive,), name="diffkit-owner-watchdog", daemon=True
+    )
+    watchdog.start()
+
+
+def _lead_own_group() -> None:
+    """Start a process group led by this worker: the parent then kills a task's children too."""
+    if hasattr(os, "setpgid"):
+        with contextlib.suppress(OSError):  # stays in the parent's group: only the worker dies
+            os.setpgid(0, 0)
+
+
+def _signal_on_parent_death() -> None:
+    """Have Linux send SIGHUP when the parent exits, however it dies (SIGKILL included).
+
+    Not SIGKILL: this worker must live long enough to kill its group, or a task's
+    children would be orphaned in its stead.
+    """
+    if sys.platform.startswith("linux"):
+        signal.signal(signal.SIGHUP, functools.partial(_on_parent_death, os.getpid()))
+        libc = ctypes.CDLL(None, use_errno=True)
+        zero = ctypes.c_ulong(0)
+        libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGHUP), zero, zero, zero)
+
+
+def _on_parent_death(leader: int, signum: int, frame: Any) -> None:
+    """SIGHUP in the worker: end its group. A child that a task forks inherits this handler:
+    it takes the default action instead."""
+    if os.getpid() == leader:
+        _end_group()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _process_alive(pid: int) -> Callable[[], bool]:
+    """A check that ``pid``, not our parent, has not exited (a zombie has: it runs no more)."""
+    try:
+        handle = os.pidfd_open(pid)  # Linux 5.3+: readable once the process has exited
+    except ProcessLookupError:
+        return lambda: False
+    except (AttributeError, OSError):  # elsewhere, signal 0 (which a zombie still takes)
+        return functools.partial(_signalable, pid)
+    exited = select.poll()
+    exited.register(handle, select.POLLIN)
+    return lambda: not exited.poll(0)
+
+
+def _signalable(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, though not ours
+        pass
+    return True
+
+
+def _watch_owner(alive: Callable[[], bool], every: float = 0.5) -> None:
+    """In a thread: end the group once the owner has gone."""
+    while alive():
+        time.sleep(every)
+    _end_group()
+
+
+def _end_group() -> NoReturn:
+    """SIGKILL this worker's group, itself included; only a group it leads, never its parent's."""
+    if hasattr(os, "killpg") and os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os._exit(1)
+
+
+def _kill(process: Any) -> None:
+    """SIGKILL a worker with its process group (whatever its task started), or alone when it
+    leads none (not started that far, or no process groups here)."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            return
+        except OSError:  # no such group: the worker never led one, or it is gone with all of it
+            pass
+    process.kill()
 
 
 def _limit_memory(extra_bytes: int) -> None:
@@ -220,10 +347,16 @@ class _Pool:
         ctx: Any,
     ) -> None:
         self.ctx = ctx
-        self.args = (tasks, work, memory_limit)
-        self.workers = [self._start() for _ in range(jobs)]
-        for worker in self.workers:  # all start at once; a task's time counts once it has
-            self._await_ready(worker)
+        self.args = (tasks, work, memory_limit, os.getpid())
+        self.workers: list[_Worker[Any]] = []
+        try:  # interrupted (Ctrl-C) or failed half-way: none of those started may stay
+            for _ in range(jobs):
+                self.workers.append(self._start())
+            for worker in self.workers:  # all start at once; a task's time counts once it has
+                self._await_ready(worker)
+        except BaseException:
+            self.close()
+            raise
 
     def _start(self) -> _Worker[Any]:
         parent, child = self.ctx.Pipe()
@@ -239,14 +372,13 @@ class _Pool:
         except (EOFError, OSError):
             pass
         code = worker.process.exitcode
-        self.close()
         raise RuntimeError(
             f"a worker process did not start (exit code {code}); "
             f"with the {self.ctx.get_start_method()} start method the tasks must unpickle"
         )
 
     def replace(self, worker: _Worker[Any]) -> None:
-        worker.process.kill()
+        _kill(worker.process)
         worker.process.join()
         worker.conn.close()
         fresh = self._start()
@@ -254,9 +386,13 @@ class _Pool:
         self._await_ready(fresh)
 
     def close(self) -> None:
-        for worker in self.workers:
+        """Kill every worker's group: workers lead their own, out of reach of the terminal's
+        Ctrl-C, so whatever ends the run (even normally) must end what its tasks started."""
+        live = [worker for worker in self.workers if not worker.conn.closed]
+        for worker in live:  # kill all, then wait: a second Ctrl-C in a wait spares none
             worker.conn.close()
-            worker.process.kill()
+            _kill(worker.process)
+        for worker in live:
             worker.process.join()
 
 
