@@ -8,7 +8,11 @@ programs can call it. Exit statuses (also in the README):
 - 1: ``report`` wrote the report but a section could not be built (named on stderr
   and in the report); ``check``: the gradient does not match;
 - 2: usage error (an unknown function or backend, an expression the safe parser
-  rejects, an output folder holding other files), one line on stderr, no traceback;
+  rejects, a study manifest that is not one, an output path that cannot be written
+  or a folder holding other files, the last two found before any sweeping), one line
+  on stderr, no traceback;
+- 3: ``check``: the user's function or gradient raised an exception (named on one
+  line on stderr, with where it was raised; no traceback);
 - 130: interrupted (Ctrl-C); a report being written is not left half-written.
 
 This module builds the parser and dispatches; each command's handler lives in
@@ -21,6 +25,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import interrupts
 from .commands import (
@@ -35,6 +40,7 @@ from .commands import (
 from .commands.arguments import DEFAULT_BACKENDS as DEFAULT_BACKENDS
 from .commands.arguments import UsageError as UsageError
 from .executors import EXECUTORS
+from .ground_truth import TRUTH_MEMORY_LIMIT, TRUTH_TIME_LIMIT
 
 __all__ = ["main"]
 
@@ -44,11 +50,19 @@ DEFAULT_TIME_LIMIT = 120.0
 # ---------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own usage errors in one line too, as the README promises (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"diffkit: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--functions",
         metavar="A,B,...",
-        help="catalog functions (default: all; see `diffkit list`)",
+        help="catalog functions (default: all; see `diffkit list`); a name given twice "
+        "is swept once, in the place it first appears",
     )
     parser.add_argument(
         "--expr", metavar="TEXT", help='an expression such as "exp(x)/sqrt(x)" (safe parser)'
@@ -56,7 +70,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at",
         metavar="X[,X...]",
-        help="points for --expr; several variables take numbers in groups",
+        help="points for --expr (finite numbers); several variables take numbers in groups",
     )
     parser.add_argument(
         "--dtype", default="float64", metavar="D[,D...]", help="float dtypes (default float64)"
@@ -79,7 +93,24 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="L[,L...]",
         help="levels of additive noise (std relative to |f|) swept beside the exact function",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the noise, an integer >= 0 (default 0)"
+    )
+    parser.add_argument(
+        "--truth-time-limit",
+        type=float,
+        default=TRUTH_TIME_LIMIT,
+        metavar="SECONDS",
+        help="time one point's exact derivative may take (tracing, SymPy, mpmath); past "
+        f"it the point's rows say so (default {TRUTH_TIME_LIMIT:g})",
+    )
+    parser.add_argument(
+        "--truth-memory-limit",
+        default=f"{TRUTH_MEMORY_LIMIT // 2**30}G",
+        metavar="SIZE",
+        help="memory one point's exact derivative may take, e.g. 500M, 4G; past it the "
+        f"point's rows say so (default {TRUTH_MEMORY_LIMIT // 2**30}G)",
+    )
     _add_execution(parser)
 
 
@@ -99,6 +130,12 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"time limit per task; a task past it becomes rows with status timeout "
         f"(default {DEFAULT_TIME_LIMIT:g})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory each worker process may add, e.g. 2G (default: no limit; with "
+        "--jobs 1 there are no workers to limit)",
     )
     parser.add_argument(
         "--executor",
@@ -128,7 +165,7 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``diffkit`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diffkit",
         description="Compare finite differences, symbolic and reverse-mode differentiation.",
     )
@@ -164,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )  # fmt: skip
     _add_selection(sweep_cmd)
-    sweep_cmd.add_argument("--csv", metavar="PATH", help="write the tidy frame here")
+    sweep_cmd.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="write the tidy frame here, without its timings (so two runs of the same sweep "
+        "write the same bytes); the timings go beside it to STEM.timings.csv",
+    )
     sweep_cmd.set_defaults(handler=sweep_command)
 
     study = commands.add_parser(
@@ -183,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     random_study.add_argument("--count", type=int, required=True, metavar="N")
-    random_study.add_argument("--seed", type=int, default=0, help="seed of the expressions")
+    random_study.add_argument(
+        "--seed", type=int, default=0, help="seed of the expressions, an integer >= 0"
+    )
     random_study.add_argument(
         "--out", metavar="DIR", help="study folder (default reports/study-random-SEED)"
     )
@@ -207,12 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a gradient against the reference",
         description=(
             "Check --grad (or, without it, diffkit's own reverse mode) against the symbolic "
-            "or Richardson reference at --at. Exit 0 on pass, 1 on mismatch, 2 on usage errors."
+            "or Richardson reference at --at. Exit 0 on pass, 1 on mismatch, 2 on usage "
+            "errors, 3 when your function or gradient raises (one line names the exception). "
+            "MODULE is imported with the current folder on sys.path, which is taken off "
+            "again once it is imported, so that files there cannot stand in for diffkit's "
+            "own optional dependencies; imports your own code makes later, inside your "
+            "functions, still find the modules of the current folder first."
         ),
     )
     check.add_argument("function", metavar="MODULE:FUNC", help="the scalar function f(x)")
     check.add_argument("--grad", metavar="MODULE:FUNC", help="your gradient x -> g")
-    check.add_argument("--at", metavar="X,Y,...", help="the point (comma-separated)")
+    check.add_argument("--at", metavar="X,Y,...", help="the point (comma-separated finite numbers)")
     check.add_argument("--rtol", type=float, help="relative tolerance (default: from the dtype)")
     check.add_argument(
         "--mode", default="auto", choices=("auto", "components", "directions"), help="check mode"

@@ -144,11 +144,10 @@ def test_cli_sweep_on_dask_writes_the_serial_csv_and_closes_its_cluster(cluster,
     address = ["--scheduler", cluster.scheduler_address]
     assert main([*common, str(tmp_path / "shared.csv"), *on_dask, *address]) == 0
     serial, *others = (
-        pd.read_csv(tmp_path / f"{name}.csv").drop(columns="seconds")
-        for name in ("serial", "local", "shared")
+        (tmp_path / f"{name}.csv").read_bytes() for name in ("serial", "local", "shared")
     )
-    for other in others:
-        pd.testing.assert_frame_equal(other, serial)
+    for other in others:  # --csv holds no timings: the same bytes wherever it ran
+        assert other == serial
 
 
 def test_cli_scheduler_without_the_dask_executor_is_a_usage_error(capsys):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,9 +19,13 @@ from ..sweep import DEFAULT_STEPS, run, tasks
 from .arguments import (
     UsageError,
     backend_names,
+    check_report_folder,
+    check_writable_file,
     dtype_names,
     execution,
     noise_levels,
+    one_line,
+    seed,
     selected_functions,
 )
 
@@ -31,6 +37,11 @@ __all__ = ["report_command", "sweep_command"]
 PRECISION_FUNCTIONS = ("squire_trapp", "exp", "tanh", "log")
 NOISE_FUNCTIONS = ("exp", "sigmoid")
 STUDY_NOISE = (1e-10, 1e-6)
+
+# What ``sweep --csv`` moves to ``<stem>.timings.csv`` (as the report's timings.csv), and
+# the columns that identify a row there.
+TIMING_COLUMNS = ("seconds",)
+TIMING_KEYS = ("function", "point", "dtype", "noise", "backend", "method", "h", "component")
 
 
 def _run(args: argparse.Namespace, *, extras: bool = False) -> tuple[list[Function], pd.DataFrame]:
@@ -48,7 +59,7 @@ def _run(args: argparse.Namespace, *, extras: bool = False) -> tuple[list[Functi
     if args.steps is not None:
         steps = tuple(float(h) for h in np.logspace(-16, 0, args.steps))
     noise = noise_levels(args.noise)
-    common = {"steps": steps, "seed": args.seed}
+    common: dict[str, Any] = {"steps": steps, "seed": seed(args.seed)}
     grid = tasks(functions, backends=backends, dtypes=dtypes, noise=noise, **common)
     if extras and len(dtypes) == 1:
         other = "float32" if dtypes[0] != "float32" else "float64"
@@ -86,13 +97,31 @@ def _summary_line(functions: Sequence[Function], frame: pd.DataFrame, seconds: f
     )
 
 
+def _report_name(args: argparse.Namespace) -> str:
+    """``--name``: one folder name inside ``--out`` (no separators, not ``.`` or ``..``)."""
+    if args.name is None:
+        return "custom" if args.expr is not None and not args.functions else "catalog"
+    name = args.name
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    if name in ("", ".", "..") or any(sep in name for sep in separators) or "\0" in name:
+        raise UsageError(
+            f"--name takes the name of one folder inside --out (no '/', not '.' or '..'), "
+            f"got {name!r}"
+        )
+    return name
+
+
 def report_command(args: argparse.Namespace) -> int:
     """Sweep, add the studies ``--studies`` asks for, and write the report into OUT/NAME."""
     # matplotlib only when a report is written
     from ..report import write_report
     from ..report.assemble import frame_sections, study_sections
+    from ..report.writer import OutputFolderError
 
     start = time.perf_counter()
+    name = _report_name(args)
+    out = Path(args.out) / name
+    check_report_folder(out)  # before the sweep: minutes of work must not end in "cannot write"
     catalog_report = args.expr is None and not args.functions
     functions, frame = _run(args, extras=args.studies != "none")
     built = frame_sections(frame, {f.name: f for f in functions})
@@ -101,8 +130,6 @@ def report_command(args: argparse.Namespace) -> int:
         studies = study_sections()
         sections += studies.sections
         failures += studies.failures
-    name = args.name or ("custom" if args.expr is not None and not args.functions else "catalog")
-    out = Path(args.out) / name
     try:
         index = write_report(
             frame,
@@ -119,8 +146,8 @@ def report_command(args: argparse.Namespace) -> int:
             sections=sections,
             jobs=execution(args)["jobs"],
         )
-    except FileExistsError as exc:
-        raise UsageError(str(exc)) from None
+    except (OutputFolderError, OSError) as exc:  # the folder changed meanwhile, a full disk
+        raise UsageError(f"cannot write the report into {out}: {one_line(exc)}") from None
     for title, message in failures:
         print(f"diffkit: section {title!r} could not be built: {message}", file=sys.stderr)
     print(index)
@@ -128,15 +155,39 @@ def report_command(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def sweep_command(args: argparse.Namespace) -> int:
-    """Sweep and write the tidy frame to ``--csv``, or print the best error per method."""
-    start = time.perf_counter()
-    functions, frame = _run(args)
-    if args.csv is not None:
-        path = Path(args.csv)
+def timings_path(csv: Path) -> Path:
+    """Where ``sweep --csv PATH`` puts the timings: ``<stem>.timings.csv`` beside PATH."""
+    return csv.with_name(f"{csv.stem}.timings.csv")
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--csv: cannot write {path}: {one_line(exc)}") from None
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Sweep and write the tidy frame to ``--csv``, or print the best error per method.
+
+    The frame goes to PATH without its timings, so that two runs of the same sweep
+    write the same bytes; the timings go to ``<stem>.timings.csv`` beside it, one row
+    per row of PATH, with the columns that identify it (as the report's timings.csv).
+    """
+    start = time.perf_counter()
+    path = timings = None
+    if args.csv is not None:  # checked before the sweep, not after minutes of it
+        path = check_writable_file(args.csv, "--csv")
+        timings = check_writable_file(timings_path(path), "--csv (its timings file)")
+    functions, frame = _run(args)
+    if path is not None and timings is not None:
+        timing = [c for c in TIMING_COLUMNS if c in frame.columns]
+        _write_csv(path, frame.drop(columns=timing))
+        keys = [c for c in TIMING_KEYS if c in frame.columns]
+        _write_csv(timings, frame[keys + timing])
         print(path)
+        print(timings)
     else:
         from ..report.tables import summary_table
 
