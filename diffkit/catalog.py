@@ -21,6 +21,7 @@ Tags say what is special about a function:
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -313,8 +314,12 @@ def get(name: str) -> Function:
     try:
         return CATALOG[name]
     except KeyError:
+        close = difflib.get_close_matches(name, list(CATALOG), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         known = ", ".join(CATALOG)
-        raise UnknownFunctionError(f"{name!r} is not in the catalog; available: {known}") from None
+        raise UnknownFunctionError(
+            f"{name!r} is not in the catalog{hint}; available: {known}"
+        ) from None
 
 
 def names(*, tag: str | None = None, exclude_tags: Iterable[str] = ()) -> tuple[str, ...]:

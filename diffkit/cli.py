@@ -73,7 +73,11 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         help="points for --expr (finite numbers); several variables take numbers in groups",
     )
     parser.add_argument(
-        "--dtype", default="float64", metavar="D[,D...]", help="float dtypes (default float64)"
+        "--dtype",
+        default="float64",
+        metavar="D[,D...]",
+        help="float dtypes (default float64; a report's precision study adds float32 on a "
+        "few functions unless --studies none or --dtype names two)",
     )
     parser.add_argument(
         "--backends",
@@ -163,12 +167,19 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``diffkit`` command."""
     parser = _Parser(
         prog="diffkit",
         description="Compare finite differences, symbolic and reverse-mode differentiation.",
     )
+    parser.add_argument("--version", action="version", version=f"diffkit {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser(
@@ -298,6 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        if type(exc).__name__ != "SchedulerUnreachable":  # executors_dask, loaded on demand
+            raise
+        print(f"diffkit: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("diffkit: interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130

@@ -35,7 +35,14 @@ from typing import Any, Generic, TypeVar
 
 from .executors import _context, _death, _limit_memory, wait_for_parent
 
-__all__ = ["DaskUnavailable", "local_cluster", "require_distributed", "run_dask"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DaskUnavailable",
+    "SchedulerUnreachable",
+    "local_cluster",
+    "require_distributed",
+    "run_dask",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,6 +56,14 @@ MAX_CHUNK = 50
 
 class DaskUnavailable(ImportError):
     """The Dask executor was asked for but ``dask.distributed`` is not installed."""
+
+
+class SchedulerUnreachable(OSError):
+    """No Dask scheduler answered at the given address within ``CONNECT_TIMEOUT``."""
+
+
+# Seconds a client waits for the scheduler before the run is refused (Dask's own is 30).
+CONNECT_TIMEOUT = 10.0
 
 
 def require_distributed() -> Any:
@@ -209,7 +224,14 @@ def _client(distributed: Any, scheduler: str | None, jobs: int) -> Iterator[Any]
     """A client of the given scheduler, or of a LocalCluster started and closed here."""
     with contextlib.ExitStack() as stack:
         address = scheduler if scheduler is not None else stack.enter_context(local_cluster(jobs))
-        yield stack.enter_context(distributed.Client(address, set_as_default=False))
+        try:
+            client = distributed.Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT:g} s "
+                f"({type(exc).__name__}); start one (dask scheduler) or leave out --scheduler"
+            ) from None
+        yield stack.enter_context(client)
 
 
 LOST = (

@@ -444,3 +444,53 @@ def test_the_truth_memory_limit_reaches_the_rows(tmp_path: Path) -> None:
     argv = ["sweep", "--expr", "x**x**x**x**x", "--at", "10", *QUICK, "--backends", ""]
     assert main([*argv, "--truth-memory-limit", "512M", "--csv", str(csv)]) == 0
     assert pd.read_csv(csv)["message"].str.contains("more memory than ground truth").all()
+
+
+# ---------------------------------------------------------------------- what a newcomer types
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import diffkit
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"diffkit {diffkit.__version__}"
+
+
+@pytest.mark.usefixtures("no_sweep")
+@pytest.mark.parametrize(
+    ("option", "typed", "meant"),
+    [("--functions", "tanhh", "tanh"), ("--backends", "symbolc", "symbolic")],
+)
+def test_a_near_miss_is_answered_with_did_you_mean(
+    capsys: pytest.CaptureFixture[str], option: str, typed: str, meant: str
+) -> None:
+    argv = ["sweep", *QUICK, option, typed]
+    if option == "--backends":
+        argv += ["--expr", "sin(x)", "--at", "1"]
+    assert main(argv) == 2
+    assert f"did you mean {meant!r}?" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.usefixtures("no_sweep")
+def test_a_missing_peer_names_its_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diffkit.backends import registry
+
+    monkeypatch.setattr(registry, "_plugins", dict)  # as on a machine without torch or jax
+    argv = ["sweep", *QUICK, "--expr", "sin(x)", "--at", "1", "--backends", "torch"]
+    assert main(argv) == 2
+    assert "pip install 'diffkit[torch]'" in one_error_line(capsys.readouterr().err)
+
+
+def test_an_unreachable_dask_scheduler_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executors_dask = pytest.importorskip("diffkit.executors_dask")
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(executors_dask, "CONNECT_TIMEOUT", 1.0)
+    argv = ["sweep", *QUICK, "--expr", "sin(x)", "--at", "1", "--backends", ""]
+    assert main([*argv, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "no Dask scheduler answered at tcp://127.0.0.1:1" in one_error_line(
+        capsys.readouterr().err
+    )

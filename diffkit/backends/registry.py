@@ -17,8 +17,9 @@ missing optional peer is normal, not a fault. diffkit's own torch and jax backen
 
 from __future__ import annotations
 
+import difflib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -100,13 +101,28 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(factories()))
 
 
+# diffkit's own peers, left out where their library is missing: the extra that adds it.
+PEER_EXTRAS = {"torch": "torch", "jax": "jax"}
+
+
+def unknown_backend(name: str, known: Sequence[str]) -> str:
+    """Why ``name`` is no backend here: a peer's missing extra, or a near miss, or the list."""
+    if name in PEER_EXTRAS and name not in known:
+        extra = PEER_EXTRAS[name]
+        return (
+            f"the {name} backend needs {name}, which is not installed here: "
+            f"pip install 'diffkit[{extra}]'"
+        )
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"no backend named {name!r}{hint}; available: {', '.join(sorted(known))}"
+
+
 def backend(name: str, **options: Any) -> Differentiator:
     """The backend called ``name``, built with ``options`` (``backend("fd", h=1e-6)``)."""
     table = factories()
     try:
         factory = table[name]
     except KeyError:
-        raise UnknownBackendError(
-            f"no backend named {name!r}; available: {', '.join(sorted(table))}"
-        ) from None
+        raise UnknownBackendError(unknown_backend(name, list(table))) from None
     return factory(**options)

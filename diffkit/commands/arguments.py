@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import catalog
 from ..backends import available
-from ..backends.registry import plugin_names
+from ..backends.registry import plugin_names, unknown_backend
 from ..executors import default_jobs
 from ..function import Function, Point
 from ..parse import ParseError
@@ -163,7 +163,7 @@ def backend_names(text: str | None) -> list[str]:
     known = available()
     for name in names:
         if name not in known:
-            raise UsageError(f"no backend named {name!r}; available: {', '.join(known)}")
+            raise UsageError(unknown_backend(name, known))
     return names
 
 
