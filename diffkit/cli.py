@@ -235,21 +235,47 @@ def build_parser() -> argparse.ArgumentParser:
             "chunks. Run the same command again to resume an interrupted study."
         ),
     )
-    random_study.add_argument("--count", type=int, required=True, metavar="N")
     random_study.add_argument(
-        "--seed", type=int, default=0, help="seed of the expressions, an integer >= 0"
+        "--count",
+        type=int,
+        required=True,
+        metavar="N",
+        help="how many expressions (functions 0..N-1 of --seed; a larger N resumes and adds)",
+    )
+    random_study.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the expressions, an integer >= 0 (default 0): function i of a seed is "
+        "the same expression on every machine",
     )
     random_study.add_argument(
         "--out", metavar="DIR", help="study folder (default reports/study-random-SEED)"
     )
     random_study.add_argument(
-        "--chunk", type=int, default=200, metavar="N", help="functions per chunk file"
+        "--chunk",
+        type=int,
+        default=200,
+        metavar="N",
+        help="functions per chunk file (default 200): an interrupted study resumes at the "
+        "first incomplete chunk",
     )
     random_study.add_argument(
-        "--depth", type=int, nargs=2, default=(1, 4), metavar=("LO", "HI"), help="tree depth"
+        "--depth",
+        type=int,
+        nargs=2,
+        default=(1, 4),
+        metavar=("LO", "HI"),
+        help="range of expression-tree depths, drawn per function (default 1 4); deep trees "
+        "are slow to draw, and each is drawn under --time-limit",
     )
     random_study.add_argument(
-        "--variables", type=int, nargs="+", default=[1], metavar="K", help="variable counts"
+        "--variables",
+        type=int,
+        nargs="+",
+        default=[1],
+        metavar="K",
+        help="numbers of variables to draw from, per function (default 1; e.g. 1 2 3)",
     )
     random_study.add_argument(
         "--report", action="store_true", help="also write the study's report into the folder"

@@ -494,3 +494,26 @@ def test_an_unreachable_dask_scheduler_is_one_line(
     assert "no Dask scheduler answered at tcp://127.0.0.1:1" in one_error_line(
         capsys.readouterr().err
     )
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    """``study random``'s options had no help at all."""
+    import argparse
+
+    from diffkit.cli import build_parser
+
+    def parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+        found = [(parser.prog, parser)]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found += parsers(child)
+        return found
+
+    silent = [
+        f"{prog} {action.option_strings or action.dest}"
+        for prog, parser in parsers(build_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert silent == []
