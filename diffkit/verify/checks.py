@@ -202,9 +202,29 @@ def check_gradient(
     """Check a gradient (callable x -> g, or an array) of f: R^n -> R at x.
 
     Returns the report when it passes; raises ``GradientMismatch`` (an AssertionError
-    whose message is the table) when it does not. ``mode``: ``"auto"`` (directions past
-    ``DIRECTIONS_FROM`` variables), ``"components"`` or ``"directions"``. ``method``:
-    the reference, ``"auto"`` (symbolic where f traces), ``"symbolic"`` or ``"fd"``.
+    whose message is the table) when it does not (``raise_on_failure=False`` returns
+    the failing report instead). ``label`` names your gradient in the table.
+
+    - ``method``: the reference, ``"auto"`` (symbolic where f traces, else Richardson
+      finite differences with their error estimate), ``"symbolic"`` or ``"fd"``.
+    - Tolerance, per component: by default ``max(what the reference can vouch for,
+      ROUNDING eps (|ref| + |f(x)| / scale))`` with ``ROUNDING`` = 64, eps of x's
+      dtype and scale = |x_i| (1 where x_i = 0): the reference's own error (10x
+      Richardson's estimate; the rounding of the exact one) or your gradient's
+      rounding, whichever is larger.
+      ``rtol`` / ``atol`` replace the rounding part by ``atol + rtol |ref|``; no
+      tolerance is finer than the reference's error, where a disagreement proves
+      nothing.
+    - ``mode``: ``"components"`` (every component), ``"directions"`` (``directions``
+      seeded random directions, ``seed``; the cost does not grow with n, and a failing
+      direction is bisected down to its components) or ``"auto"`` (directions from
+      ``DIRECTIONS_FROM`` = 33 variables).
+    - ``kinks``: at a failing component, compare the one-sided Richardson derivatives;
+      where they differ beyond their errors, f has a kink there, and any value between
+      them (a subgradient: ``relu`` at 0) is accepted and listed as such.
+    - ``taylor``: add a Taylor test along the first direction, the slope of
+      log ||f(x + t d) - f(x) - t <g, d>|| over small t: 2 for a correct gradient, 1
+      for a wrong one, whatever the tolerances (shown in the report, not judged).
     """
     start = time.perf_counter()
     _options(rtol, atol)
