@@ -5,6 +5,8 @@
 np.float64(76.00069999995185)
 """
 
+from typing import Any
+
 from . import catalog, ops, truth
 from .autodiff import Tensor, Value, draw_graph, grad, hessian, jacobian, nn, to_dot, value_and_grad
 from .backends import (
@@ -41,6 +43,7 @@ __all__ = [
     "Function",
     "GradientMismatch",
     "ParseError",
+    "Report",
     "ReverseMode",
     "StencilError",
     "StepError",
@@ -64,9 +67,29 @@ __all__ = [
     "ops",
     "parse_expression",
     "register",
+    "report",
     "stencil",
     "sweep",
     "to_dot",
     "truth",
     "value_and_grad",
 ]
+
+
+# dk.report(...) and dk.Report load the report layer (pandas, matplotlib: as long again as
+# the rest of `import diffkit`) on first use. dk.report is the diffkit.report package,
+# which diffkit.report.notebook makes callable.
+_LAZY = ("Report", "report")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        notebook = importlib.import_module(".report.notebook", __name__)
+        return notebook.Report if name == "Report" else importlib.import_module(".report", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

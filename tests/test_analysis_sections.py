@@ -58,13 +58,14 @@ def test_order_section_recovers_each_rules_order(frame: pd.DataFrame) -> None:
     _check_renders(section)
     table = section.tables[0].frame
     f64 = table[table["dtype"] == "float64"].set_index("method")
-    assert list(f64.index) == ["forward", "central", "central4", "complex"]
-    for method, p in [("forward", 1), ("central", 2), ("central4", 4), ("complex", 2)]:
+    # The methods under their names (report.tables.method_name), as in every table.
+    assert list(f64.index) == ["forward", "central", "central, order 4", "complex step"]
+    for method, p in [("forward", 1), ("central", 2), ("central, order 4", 4), ("complex step", 2)]:
         assert f64.loc[method, "expected_order"] == p
         assert f64.loc[method, "median"] == pytest.approx(p, abs=0.15)
     assert f64.loc["forward", "rounding"] == pytest.approx(-1.0, abs=0.3)
     # the complex step has no rounding arm: flat, or exactly 0 (nothing to fit)
-    complex_slope = f64.loc["complex", "rounding"]
+    complex_slope = f64.loc["complex step", "rounding"]
     assert np.isnan(complex_slope) or abs(complex_slope) < 0.3
     # the kink point is left out: curves are exp (2 points) and tanh (2 points)
     assert f64.loc["forward", "curves"] == 4
@@ -78,8 +79,9 @@ def test_agreement_section_has_heatmap_table_and_excluded_kinks(plain: pd.DataFr
     assert [image.path for image in section.images] == ["figures/agreement.png"]
     table = section.tables[0].frame
     assert set(table["function"]) == {"exp", "tanh"}
-    assert (table["reverse"] >= 15.5).all()  # against symbolic: exact backends agree fully
-    assert ((table["fd-forward"] > 6) & (table["fd-forward"] < 10)).all()
+    # Entries under the methods' names: fd-forward is the swept forward rule.
+    assert (table["reverse mode"] >= 15.5).all()  # against symbolic: exact backends agree fully
+    assert ((table["forward"] > 6) & (table["forward"] < 10)).all()
     excluded = " ".join(section.paragraphs)
     assert "kink: 6 entries" in excluded  # 4 swept rules + 2 backends at abs_kink's point
     assert "infinite" not in excluded

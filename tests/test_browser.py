@@ -1,5 +1,9 @@
 """The HTML report opened in a real headless Chromium, checked as a reader would see it.
 
+What a reader sees first is the verdict and its overview chart (both must be in the
+first screen); every image links a file of the report folder, which must resolve
+(no broken image); nothing is logged as an error.
+
 The driver is Playwright's Python package, pointed at the system's Chromium (Debian's
 ``chromium``; ``.ci/run`` installs it). Playwright rather than Selenium because it is one
 ``pip install`` with no separate chromedriver to keep in step with the browser, and it
@@ -14,8 +18,6 @@ instead, so CI cannot pass by skipping it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import time
@@ -83,6 +85,23 @@ async () => {
         ids: Array.from(document.querySelectorAll("[id]")).map(e => e.id),
         links: Array.from(document.querySelectorAll("a[href]")).map(a => a.getAttribute("href")),
         height: document.documentElement.scrollHeight,
+        viewport: window.innerHeight,
+        // Where the verdict and its overview chart sit before any scrolling.
+        verdict: (() => {
+            const box = document.getElementById("verdict");
+            const chart = box && box.querySelector("img");
+            return box && {
+                top: box.getBoundingClientRect().top,
+                text: box.innerText.slice(0, 2000),
+                chartTop: chart ? chart.getBoundingClientRect().top : null,
+                chartSrc: chart ? chart.getAttribute("src") : null,
+            };
+        })(),
+        headings: Array.from(document.querySelectorAll("h2")).map(h => ({
+            id: h.id || (h.closest("[id]") || {}).id || "",
+            top: !!h.querySelector('a.top[href="#top"]'),
+        })),
+        summaryDetails: document.querySelectorAll("#summary ~ details.rows").length,
     };
 }
 """
@@ -105,17 +124,6 @@ def _chromium() -> str:
             pytest.fail(reason + " but DIFFKIT_REQUIRE_BROWSER=1")
         pytest.skip(reason)
     return path
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _data_url_bytes(src: str) -> bytes:
-    header, _, payload = src.partition(",")
-    assert header.startswith("data:image/"), header[:60]
-    assert header.endswith(";base64"), header[:60]
-    return base64.b64decode(payload)
 
 
 def _open_in_chromium(index: Path, profile: Path, screenshot: Path) -> dict[str, Any]:
@@ -175,9 +183,31 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert facts["console"] == []
     assert facts["errors"] == []
     assert facts["failed"] == []
-    # Self-contained: the page itself is the only thing fetched from outside data: URLs.
-    fetched = [url for url in facts["requests"] if not url.startswith("data:")]
-    assert fetched == [index.as_uri()]
+    # Nothing leaves the report's folder: the page and the files it links, each there.
+    fetched = facts["requests"]
+    assert fetched[0] == index.as_uri()
+    for url in fetched:
+        path = Path(unquote(urlparse(url).path))
+        assert urlparse(url).scheme == "file", url
+        assert path.is_file(), f"fetched a missing file: {url}"
+        assert path.resolve().is_relative_to(index.parent.resolve()), url
+    assert "data:" not in " ".join(fetched)  # linked, never embedded (issue 14)
+
+    # The verdict, and its overview chart, are in the first screen; Summary is in the nav.
+    verdict = facts["verdict"]
+    assert verdict is not None, "the page has no verdict"
+    assert verdict["top"] < facts["viewport"], verdict
+    assert verdict["chartTop"] is not None, "the verdict has no overview chart"
+    assert verdict["chartTop"] < facts["viewport"], verdict
+    assert verdict["chartSrc"] == "figures/verdict-pareto.png"
+    assert "Smooth, one variable" in verdict["text"]
+    assert "Several variables" in verdict["text"]
+    assert "#summary" in facts["nav"]
+    assert facts["summaryDetails"] >= 2  # one collapsible group per function
+    # Every section's heading links back to the top, and the top exists.
+    assert "top" in facts["ids"]
+    assert facts["headings"]
+    assert all(h["top"] for h in facts["headings"]), facts["headings"]
 
     # No broken image: each one loaded, decoded and has a size on the page.
     images = facts["images"]
@@ -189,10 +219,16 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
         assert img["naturalHeight"] > 0, where
         assert img["width"] > 0, where
         assert img["alt"], f"an image without alt text: {img['src'][:40]}"
-    # One image per figure the report wrote, and the embedded bytes are those figures.
+    # One image per figure the report wrote, each linking that file (naturalWidth > 0
+    # above: the file resolved and decoded), none embedded as well.
     assert len(images) == len(figures)
-    embedded = Counter(_sha(_data_url_bytes(img["src"])) for img in images)
-    assert embedded == Counter(_sha(p.read_bytes()) for p in figures)
+    linked = Counter(img["src"] for img in images)
+    assert linked == Counter(p.relative_to(index.parent).as_posix() for p in figures)
+    for img in images:
+        assert not img["src"].startswith("data:"), img["alt"]
+        png = index.parent / unquote(img["src"])
+        with Image.open(png) as shown:
+            assert (shown.width, shown.height) == (img["naturalWidth"], img["naturalHeight"])
 
     # Every in-page anchor of the nav names an element that exists, and every id is unique.
     ids = facts["ids"]

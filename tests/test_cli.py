@@ -39,7 +39,7 @@ def test_report_on_catalog_functions_writes_the_folder(
     assert out[0] == str(index)
     assert out[1].startswith("2 functions, 3 points,")
     assert "rows not ok" in out[1]
-    frame = pd.read_csv(tmp_path / "catalog" / "sweep.csv")
+    frame = pd.read_csv(tmp_path / "catalog" / "sweep.csv.gz")
     assert set(frame["function"]) == {"exp", "log"}
     assert set(frame["method"]) >= {
         "forward",
@@ -55,7 +55,7 @@ def test_report_on_an_expression_is_named_custom(tmp_path: Path) -> None:
     argv = ["report", "--expr", expr, "--at", "1.5", "--out", str(tmp_path), *FAST]
     assert main(argv) == 0
     html = (tmp_path / "custom" / "index.html").read_text(encoding="utf-8")
-    assert "data:image/png;base64," in html
+    assert '<img src="figures/' in html  # linked, not embedded (issue 14)
     summary = pd.read_csv(tmp_path / "custom" / "summary.csv")
     assert set(summary["function"]) == {expr}
     # The same function as the catalog's squire_trapp: forward differences reach ~1e-8.
@@ -68,7 +68,7 @@ def test_report_on_an_expression_is_named_custom(tmp_path: Path) -> None:
 def test_report_takes_points_of_several_variables_in_groups(tmp_path: Path) -> None:
     argv = ["report", "--expr", "x*y + sin(x)", "--at", "1,2;3,4", "--out", str(tmp_path), *FAST]
     assert main(argv) == 0
-    frame = pd.read_csv(tmp_path / "custom" / "sweep.csv")
+    frame = pd.read_csv(tmp_path / "custom" / "sweep.csv.gz")
     assert sorted(frame["point"].unique()) == ["1, 2", "3, 4"]
 
 

@@ -11,6 +11,8 @@ import pytest
 from diffkit.cli import main
 
 SECTIONS = {
+    "calibration": "Error estimates against actual errors",
+    "summary": "Summary",
     "order": "Order of accuracy",
     "agreement": "Agreement",
     "precision": "Precision",
@@ -52,15 +54,17 @@ def test_every_section_is_in_both_pages(report: Path) -> None:
         assert f'href="#{key}"' in page  # listed in the navigation
 
 
-def test_every_image_is_written_embedded_and_linked(report: Path) -> None:
+def test_every_image_is_written_once_and_linked(report: Path) -> None:
+    """Issue 14: the HTML links its images (figures/), it does not embed them as well."""
     files = sorted(p.relative_to(report).as_posix() for p in (report / "figures").iterdir())
     markdown = (report / "report.md").read_text(encoding="utf-8")
     linked = sorted(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown))
     assert linked == files
     page = (report / "index.html").read_text(encoding="utf-8")
     assert page.count("<img ") == len(files)
-    assert page.count('src="data:image/') == len(files)
-    for name in ("order.png", "agreement.png", "swell-logistic.png"):
+    assert "data:image/" not in page
+    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == files
+    for name in ("order.png", "agreement.png", "swell-logistic.png", "verdict-pareto.png"):
         assert f"figures/{name}" in files
     assert any(name.startswith("figures/precision-") for name in files)
     assert any(name.startswith("figures/noise-") for name in files)
@@ -70,12 +74,12 @@ def test_every_image_is_written_embedded_and_linked(report: Path) -> None:
 
 
 def test_data_files_are_written_and_parse(report: Path) -> None:
-    for name in ("sweep.csv", "summary.csv", "timings.csv"):
+    for name in ("sweep.csv.gz", "summary.csv", "timings.csv.gz", "expressions.csv"):
         assert not pd.read_csv(report / name).empty
     for name in ("agreement.csv", "cost.csv", "swell.csv", "seeds.csv"):
         assert not pd.read_csv(report / "data" / name).empty, name
     assert (report / "data" / "seed-graph.dot").read_text().startswith("digraph")
-    sweep = pd.read_csv(report / "sweep.csv")
+    sweep = pd.read_csv(report / "sweep.csv.gz")
     assert {"float32", "float64"} <= set(sweep["dtype"])  # the precision study's rows
     assert (sweep["noise"] > 0).any()  # the noise study's rows
     assert sweep[sweep["function"] == "abs_kink"]["kink"].all()

@@ -111,6 +111,69 @@ class FDResult:
         """Whether no point is ``nonfinite`` (see ``status`` for how good the rest are)."""
         return bool(np.all(self.status != "nonfinite"))
 
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        """A table for Jupyter: one row per entry of ``value`` (the first ``max_rows``).
+
+        ``error``, ``status``, ``h``, ``nfev`` and ``check_nfev`` stand beside the entries
+        they belong to: per point for ``estimate`` (the leading axes of ``value``), per
+        variable for the multivariate estimates (whose ``nfev`` is one total; ``h`` then
+        follows the trailing axes). A total is said above the table; ``check_nfev`` is
+        shown only where the complex step's checks cost something.
+        """
+        import html
+
+        value = np.asarray(self.value)
+        shape = value.shape
+        per_variable = np.ndim(self.nfev) == 0
+        fields = {"error": self.error, "status": self.status, "h": self.h, "nfev": self.nfev}
+        if np.any(np.asarray(self.check_nfev)):
+            fields["check_nfev"] = self.check_nfev
+        columns: dict[str, tuple[np.ndarray, slice]] = {}
+        notes = []
+        for name, data in fields.items():
+            arr, k = np.asarray(data), np.ndim(data)
+            if arr.shape == shape:
+                columns[name] = (arr, slice(None))
+            elif 0 < k < len(shape) and not per_variable and shape[:k] == arr.shape:
+                columns[name] = (arr, slice(None, k))
+            elif 0 < k < len(shape) and per_variable and shape[-k:] == arr.shape:
+                columns[name] = (arr, slice(-k, None))
+            elif k == 0:
+                notes.append(f"{name}: {arr.item()} in total")
+            else:
+                notes.append(f"{name} of shape {arr.shape}: {arr.ravel()[:max_rows]}")
+
+        def text(x: Any, name: str) -> str:
+            if name in ("nfev", "check_nfev"):
+                return str(int(x))
+            if name in ("error", "h"):
+                return f"{x:.2e}"
+            return str(x) if name == "status" else f"{x:.15g}"
+
+        status = np.asarray(self.status).ravel()
+        names, counts = np.unique(status, return_counts=True)
+        others = ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True) if n != "ok")
+        head = f"FDResult: {value.size} value(s) of shape {shape}, "
+        head += f"{int(np.sum(status == 'ok'))} of {status.size} ok"
+        head += f" ({others})" if others else ""
+        rows = []
+        for flat in range(min(value.size, max_rows)):
+            index = np.unravel_index(flat, shape) if shape else ()
+            cells = [str(tuple(int(i) for i in index)) if shape else "", text(value[index], "")]
+            cells += [text(arr[index[part]], name) for name, (arr, part) in columns.items()]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        header = "".join(f"<th>{html.escape(c)}</th>" for c in ["index", "value", *columns])
+        parts = [
+            f"<p><strong>{html.escape(head)}</strong></p>",
+            *(f"<p>{html.escape(note)}</p>" for note in notes),
+            f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+        ]
+        if value.size > max_rows:
+            parts.append(f"<p>... {value.size - max_rows} more entries</p>")
+        if self.message:
+            parts.append(f"<p>{html.escape(self.message)}</p>")
+        return "\n".join(parts)
+
 
 class FiniteDifference:
     """Finite-difference derivatives: ``scheme`` forward, backward, central, complex or contour.

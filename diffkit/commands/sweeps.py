@@ -38,7 +38,7 @@ PRECISION_FUNCTIONS = ("squire_trapp", "exp", "tanh", "log")
 NOISE_FUNCTIONS = ("exp", "sigmoid")
 STUDY_NOISE = (1e-10, 1e-6)
 
-# What ``sweep --csv`` moves to ``<stem>.timings.csv`` (as the report's timings.csv), and
+# What ``sweep --csv`` moves to ``<stem>.timings.csv`` (as the report's timings.csv.gz), and
 # the columns that identify a row there.
 TIMING_COLUMNS = ("seconds",)
 TIMING_KEYS = ("function", "point", "dtype", "noise", "backend", "method", "h", "component")
@@ -173,7 +173,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     The frame goes to PATH without its timings, so that two runs of the same sweep
     write the same bytes; the timings go to ``<stem>.timings.csv`` beside it, one row
-    per row of PATH, with the columns that identify it (as the report's timings.csv).
+    per row of PATH, with the columns that identify it (as the report's timings.csv.gz).
     """
     start = time.perf_counter()
     path = timings = None

@@ -1,7 +1,9 @@
 """Report section: matching significant digits between every pair of backends.
 
 A pure function of the sweep's frame returning a ``Section``, or None when the frame
-holds no pair to compare; no ground truth is needed.
+holds no pair to compare; no ground truth is needed. ``agreement`` names its entries
+``fd-<rule>`` (a swept rule) or by backend; the section shows them under the
+``method_name`` every other table and chart uses.
 """
 
 from __future__ import annotations
@@ -16,8 +18,25 @@ from ..agreement import agreement
 from .figures import png_bytes
 from .section_helpers import figure_with_panels
 from .sections import Image, Section, Table
+from .tables import method_name, on_step_grid
 
 __all__ = ["agreement_section"]
+
+
+def entry_names(frame: pd.DataFrame) -> dict[str, str]:
+    """``agreement``'s entry labels -> the methods' names (as in ``agreement._clean``)."""
+    if frame.empty:
+        return {}
+    swept = on_step_grid(frame).to_numpy(dtype=bool)
+    method = frame["method"].astype(str).to_numpy()
+    backend = frame["backend"].astype(str).to_numpy()
+    entry = np.where(swept, np.char.add("fd-", method.astype(str)), backend)
+    pairs = pd.DataFrame({"entry": entry, "method": method}).drop_duplicates("entry")
+    return {str(e): method_name(m) for e, m in zip(pairs["entry"], pairs["method"], strict=True)}
+
+
+def _named(names: dict[str, str], entry: str) -> str:
+    return names.get(entry, method_name(entry))
 
 
 def _reference(labels: list[str]) -> str:
@@ -28,7 +47,9 @@ def _reference(labels: list[str]) -> str:
     return labels[-1]
 
 
-def _agreement_table(by_function: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def _agreement_table(
+    by_function: pd.DataFrame, labels: list[str], names: dict[str, str]
+) -> pd.DataFrame:
     """Per function and dtype: each entry's digits against the reference, and the weakest pair."""
     ref = _reference(labels)
     records = []
@@ -41,9 +62,11 @@ def _agreement_table(by_function: pd.DataFrame, labels: list[str]) -> pd.DataFra
                 ((group["a"] == entry) & (group["b"] == ref))
                 | ((group["a"] == ref) & (group["b"] == entry))
             ]
-            record[entry] = float(hit["digits"].iloc[0]) if not hit.empty else np.nan
+            record[_named(names, entry)] = float(hit["digits"].iloc[0]) if not hit.empty else np.nan
         weakest = group.iloc[int(np.argmin(group["min_digits"].to_numpy(dtype=float)))]
-        record["weakest"] = f"{weakest['a']} / {weakest['b']}"
+        record["weakest"] = (
+            f"{_named(names, str(weakest['a']))} / {_named(names, str(weakest['b']))}"
+        )
         record["least"] = float(weakest["min_digits"])
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -90,9 +113,13 @@ def agreement_section(frame: pd.DataFrame) -> Section | None:
 
     labels = list(result.matrix.index)
     all_labels = [*labels, *sorted(set(result.pairs["a"]) | set(result.pairs["b"]) - set(labels))]
-    table = _agreement_table(result.by_function, all_labels)
+    names = entry_names(frame)
+    table = _agreement_table(result.by_function, all_labels, names)
     digit_columns = [c for c in table.columns if c not in ("function", "dtype", "weakest")]
-    ref = _reference(all_labels)
+    ref = _named(names, _reference(all_labels))
+    matrix = result.matrix.rename(
+        index=lambda e: _named(names, str(e)), columns=lambda e: _named(names, str(e))
+    )
     return Section(
         key="agreement",
         title="Agreement between backends",
@@ -116,7 +143,7 @@ def agreement_section(frame: pd.DataFrame) -> Section | None:
             Image(
                 f"Agreement matrix ({result.dtype})",
                 "figures/agreement.png",
-                png_bytes(_heatmap(result.matrix, digit_cap(result.dtype), result.dtype)),
+                png_bytes(_heatmap(matrix, digit_cap(result.dtype), result.dtype)),
             ),
         ),
         files={

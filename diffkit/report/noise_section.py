@@ -16,11 +16,11 @@ from matplotlib.figure import Figure
 from .. import truth
 from ..function import Function
 from ..noise import base_name, estimate_noise, noise_optimal_step, noise_scale, with_noise
-from .figures import ERROR_FLOOR, png_bytes
+from .figures import ERROR_FLOOR, error_limits, hidden_note, legend_with_notes, png_bytes
 from .pages import slug
 from .section_helpers import figure_with_panels, main_dtype, step_grid_rows
 from .sections import Image, Section, Table
-from .tables import error_curves, method_order
+from .tables import error_curves, error_label, method_name, method_order, point_text
 
 __all__ = ["noise_section"]
 
@@ -80,6 +80,7 @@ def _noise_rows(
                 "function": f.name,
                 "point": point,
                 "method": method,
+                "error_kind": "relative" if norm > 0 else "absolute",
                 "level": level,
                 "sigma": level * scale,
                 "estimated": found.noise,
@@ -102,11 +103,18 @@ def _noise_figure(grid: pd.DataFrame, table: pd.DataFrame, f: Function, point: s
     ]
     levels = sorted(set(rows["noise"].astype(float)))
     colors = {lvl: f"C{i}" for i, lvl in enumerate(levels)}
+    kinds: set[str] = set()
     for ax, method in zip(axes, methods, strict=True):
+        marked = False
+        errors = []
         for level in levels:
             curve = error_curves(rows[(rows["noise"] == level) & (rows["method"] == method)])
+            if curve.empty:  # nothing to draw: no legend entry either
+                continue
             curve = curve.sort_values("h")
+            kinds |= set(curve["kind"])
             err = np.maximum(curve["err"].to_numpy(dtype=float), ERROR_FLOOR)
+            errors.append(err)
             ax.plot(curve["h"], err, "-", color=colors[level], lw=1.2, label=f"noise {level:g}")
             mark = table[
                 (table["method"] == method)
@@ -125,16 +133,30 @@ def _noise_figure(grid: pd.DataFrame, table: pd.DataFrame, f: Function, point: s
                     ms=8,
                     label="_h noise",
                 )
-        ax.plot([], [], "kD", mfc="white", label="noise-optimal h (ECnoise)")
+                marked = True
+        if marked:  # a legend entry only for markers that are drawn
+            ax.plot(
+                [],
+                [],
+                ls="none",
+                marker="D",
+                color="0.35",
+                mfc="white",
+                label="noise-optimal h (ECnoise)",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("step h")
-        ax.set_title(f"{method}", fontsize=10)
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("relative error")
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        low, top, hidden = error_limits(np.concatenate(errors) if errors else [])
+        ax.set_ylim(low, top)
+        note = hidden_note(hidden, top)  # the panel's own: in its title
+        ax.set_title(method_name(method) + (f"\n({note})" if note else ""), fontsize=10)
+    legend_with_notes(axes[-1], None)
+    axes[0].set_ylabel(error_label(kinds))
     fig.suptitle(
-        f"{f.name} at x = {point} with additive noise (std relative to max(|f|, 1))", fontsize=10
+        f"{f.name} at x = {point_text(point)} with additive noise (std relative to max(|f|, 1))",
+        fontsize=10,
     )
     return fig
 
@@ -161,6 +183,7 @@ def noise_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Section
     if not records:
         return None
     table = pd.DataFrame.from_records(records)
+    shown = table.assign(method=table["method"].map(method_name))
     f, point, _ = points[0]
     sci = [
         "level",
@@ -186,13 +209,19 @@ def noise_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Section
         tables=(
             Table(
                 "Noise level set, estimated by ECnoise, and the step it predicts against the sweep's best",
-                table,
+                shown,
                 formats={c: "sci" for c in sci} | {"k": "int"},
                 headers={
+                    "error_kind": "error",
+                    "level": "noise level",
                     "sigma": "sigma (abs)",
                     "estimated": "ECnoise sigma",
+                    "k": "difference order k",
                     "h_noise": "noise-optimal h",
-                    "err_at_h_noise": "err at that h",
+                    "predicted_err": "predicted error",
+                    "best_h": "observed best h",
+                    "best_err": "observed best error",
+                    "err_at_h_noise": "error at that h",
                 },
             ),
         ),

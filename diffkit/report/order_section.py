@@ -1,7 +1,10 @@
 """Report section: observed against theoretical order of accuracy of every swept rule.
 
 A pure function of the sweep's frame returning a ``Section``, or None when the frame
-holds nothing for it. Noise-free rows off kinks only.
+holds nothing for it. Noise-free rows off kinks only. An order is fitted only where
+the rule has a truncation side (``tables.truncation_side``); where it is exact (central
+differences on a parabola) the curve is counted as such, never given the slope of its
+rounding noise.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import analysis
-from .figures import method_color, png_bytes
+from .figures import legend_with_notes, method_color, png_bytes
 from .section_helpers import figure_with_panels, main_dtype, noise_free_off_kinks, step_grid_rows
 from .sections import Image, Section, Table
 from .tables import (
+    EXACT_HERE,
     ORDER_FIT_CAP,
+    ORDER_FIT_EPS,
     ORDER_FIT_MARGIN,
+    ORDER_FIT_SPAN,
     error_curves,
+    method_name,
     method_order,
     summary_table,
 )
@@ -65,6 +72,7 @@ def _order_table(orders: pd.DataFrame) -> pd.DataFrame:
                 "expected_order": group["expected_order"].iloc[0],
                 "curves": len(group),
                 "fitted": len(fitted),
+                "exact": int((group["order_note"] == EXACT_HERE).sum()),
                 "q25": fitted.quantile(0.25) if len(fitted) else np.nan,
                 "median": fitted.median() if len(fitted) else np.nan,
                 "q75": fitted.quantile(0.75) if len(fitted) else np.nan,
@@ -74,13 +82,17 @@ def _order_table(orders: pd.DataFrame) -> pd.DataFrame:
         )
     table = pd.DataFrame.from_records(records)
     rank = {m: i for i, m in enumerate(method_order(table["method"]))}
-    return table.sort_values(
+    table = table.sort_values(
         ["dtype", "method"], key=lambda s: s.map(rank) if s.name == "method" else s
     )
+    return table.assign(method=table["method"].map(method_name))
 
 
 def _order_figure(orders: pd.DataFrame, dtype: str) -> Figure:
-    """Per function, the median fitted order of each rule (side by side) over the rules' orders."""
+    """Per function, the median fitted order of each rule (side by side) over the rules' orders.
+
+    Only fitted orders are drawn: a rule exact at every point of a function has no marker.
+    """
     rows = orders[(orders["dtype"] == dtype) & orders["order"].notna()]
     functions = list(pd.unique(rows["function"]))
     methods = method_order(rows["method"].unique())
@@ -99,7 +111,7 @@ def _order_figure(orders: pd.DataFrame, dtype: str) -> Figure:
             ls="none",
             marker=_MARKERS[i % len(_MARKERS)],
             color=color,
-            label=method,
+            label=method_name(method),
             ms=6,
         )
     ax.set_xticks(range(len(functions)), functions, rotation=60, ha="right", fontsize=8)
@@ -107,7 +119,9 @@ def _order_figure(orders: pd.DataFrame, dtype: str) -> Figure:
     ax.set_title(f"Observed order of accuracy per function, {dtype} (dashed: the rule's p)")
     ax.title.set_fontsize(10)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    exact = orders[(orders["dtype"] == dtype) & (orders["order_note"] == EXACT_HERE)]
+    note = f"{len(exact)} curves exact (no truncation side): not drawn" if len(exact) else ""
+    legend_with_notes(ax, None, [note])
     return fig
 
 
@@ -121,13 +135,19 @@ def order_section(frame: pd.DataFrame) -> Section | None:
         return None
     dtype = main_dtype(grid)
     table = Table(
-        "Fitted order per rule: quantiles over curves (functions x points) with a truncation side",
+        "Fitted order per rule: quantiles over curves (functions x points) with a truncation"
+        " side; curves where the rule is exact are counted, not fitted",
         _order_table(orders),
         formats={c: "fixed" for c in ("q25", "median", "q75", "rounding", "expected_rounding")}
-        | {"expected_order": "int", "curves": "int", "fitted": "int"},
+        | {"expected_order": "int", "curves": "int", "fitted": "int", "exact": "int"},
         headers={
             "expected_order": "rule order p",
+            "curves": "curves",
+            "fitted": "fitted",
+            "exact": "exact here",
+            "q25": "observed p (25%)",
             "median": "observed p (median)",
+            "q75": "observed p (75%)",
             "rounding": "rounding slope (median)",
             "expected_rounding": "theory slope",
         },
@@ -140,11 +160,18 @@ def order_section(frame: pd.DataFrame) -> Section | None:
             f" p is fitted there (steps above {ORDER_FIT_MARGIN:g} x the observed optimum)."
             " On the rounding side it grows like eps/h^n: slope -n (0 for the complex step,"
             " which subtracts nothing). Kinks and noisy rows are left out.",
+            "An order is fitted only where the rule has a truncation side: errors above"
+            f" {ORDER_FIT_EPS:g} eps (rounding level) that rise with h by {ORDER_FIT_SPAN:g}x"
+            f" or more over at least {ORDER_FIT_SPAN:g}x in h. Where a rule is exact (central"
+            " differences on a parabola, the fourth-order rule on a quartic) its error stays at"
+            " rounding level at every step: such curves are counted as exact here, and have no"
+            " fitted order in the table or the chart.",
         ),
         tables=(table,),
         images=(
             Image(
-                f"Observed order per function ({dtype})",
+                f"Observed order per function ({dtype}); rules exact at a function's points"
+                " have no marker there",
                 "figures/order.png",
                 png_bytes(_order_figure(orders, dtype)),
             ),

@@ -15,11 +15,28 @@ from matplotlib.figure import Figure
 
 from ..backends.steps import machine_epsilon
 from ..function import Function
-from .figures import ERROR_FLOOR, method_color, png_bytes
+from .figures import (
+    ERROR_FLOOR,
+    error_limits,
+    hidden_note,
+    legend_with_notes,
+    method_color,
+    png_bytes,
+    power_text,
+)
 from .pages import slug
 from .section_helpers import figure_with_panels, noise_free_off_kinks, step_grid_rows
 from .sections import Image, Section, Table
-from .tables import error_curves, method_order, predicted_optimum, relative_model, summary_table
+from .tables import (
+    error_curves,
+    error_label,
+    method_name,
+    method_order,
+    point_text,
+    predicted_optimum,
+    relative_model,
+    summary_table,
+)
 
 __all__ = ["precision_section"]
 
@@ -38,6 +55,10 @@ def _eps_shift(rows: pd.DataFrame) -> float:
 def _precision_pairs(summary: pd.DataFrame, n: pd.Series) -> pd.DataFrame:
     """One row per (function, point, method) swept in both dtypes, side by side."""
     keys = ["function", "point", "method"]
+    # An absolute error (the derivative is 0 there) is no relative error: its median with
+    # the others would mix units, so such points lend their steps but not their errors.
+    relative = summary["error_kind"] != "absolute"
+    summary = summary.assign(best_err=summary["best_err"].where(relative))
     wide = summary.pivot_table(
         index=keys, columns="dtype", values=["best_h", "best_err"], aggfunc="first", sort=False
     )
@@ -66,19 +87,23 @@ def _shift_table(pairs: pd.DataFrame) -> pd.DataFrame:
         )
     table = pd.DataFrame.from_records(records)
     rank = {m: i for i, m in enumerate(method_order(table["method"]))}
-    return table.sort_values("method", key=lambda s: s.map(rank)).reset_index(drop=True)
+    table = table.sort_values("method", key=lambda s: s.map(rank)).reset_index(drop=True)
+    return table.assign(method=table["method"].map(method_name))
 
 
 def _precision_figure(grid: pd.DataFrame, f: Function, point: str, methods: list[str]) -> Figure:
     fig, (ax,) = figure_with_panels((8.6, 4.6))
     rows = grid[(grid["function"] == f.name) & (grid["point"] == point)]
     curves = error_curves(rows[rows["method"].isin(methods)])
+    drawn: set[str] = set()  # dtypes whose predicted optimum is drawn
+    errors: list[np.ndarray] = []
     for (method, dtype), curve in curves.groupby(["method", "dtype"], sort=True):
         curve = curve.sort_values("h")
         # float64 wide and pale, float32 dashed on top: on the truncation side they coincide.
         wide = dtype == "float64"
         color = method_color(str(method))
         err = np.maximum(curve["err"].to_numpy(dtype=float), ERROR_FLOOR)
+        errors.append(err)
         ax.plot(
             curve["h"],
             err,
@@ -86,7 +111,7 @@ def _precision_figure(grid: pd.DataFrame, f: Function, point: str, methods: list
             color=color,
             lw=3.0 if wide else 1.3,
             alpha=0.45 if wide else 1.0,
-            label=f"{method}, {dtype}",
+            label=f"{method_name(method)}, {dtype}",
         )
         found = relative_model(f, curve.iloc[0], str(dtype))
         if found is not None:
@@ -103,15 +128,36 @@ def _precision_figure(grid: pd.DataFrame, f: Function, point: str, methods: list
                     ms=7,
                     label="_h*",
                 )
-    ax.plot([], [], "kD", mfc="white", label="predicted h*, float64")
-    ax.plot([], [], "ks", mfc="white", label="predicted h*, float32")
+                drawn.add(str(dtype))
+    for dtype, marker in (("float64", "D"), ("float32", "s")):
+        if dtype in drawn:  # a legend entry only for markers that are drawn (gray: any color)
+            ax.plot(
+                [],
+                [],
+                ls="none",
+                marker=marker,
+                color="0.35",
+                mfc="white",
+                label=f"predicted h*, {dtype}",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step h")
-    ax.set_ylabel("relative error")
-    ax.set_title(f"{f.name} at x = {point}: float32 (dashed) against float64 (wide)", fontsize=10)
+    ax.set_ylabel(error_label(curves["kind"].unique()))
+    ax.set_title(
+        f"{f.name} at x = {point_text(point)}: float32 (dashed) against float64 (wide)",
+        fontsize=10,
+    )
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    notes: list[str] = []
+    if errors:
+        values = np.concatenate(errors)
+        low, top, hidden = error_limits(values)
+        ax.set_ylim(low, top)
+        notes = [hidden_note(hidden, top)]
+        if np.any(values <= ERROR_FLOOR):
+            notes.append(f"error 0 drawn at {power_text(ERROR_FLOOR)}")
+    legend_with_notes(ax, None, notes)
     return fig
 
 
@@ -151,8 +197,10 @@ def precision_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Sec
             "best_h",
             "predicted_err",
             "best_err",
+            "error_kind",
         ]
     ]
+    detail = detail.assign(method=detail["method"].map(method_name))
     images = tuple(
         Image(
             f"{f.name}: float32 against float64",
@@ -173,7 +221,8 @@ def precision_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Sec
         ),
         tables=(
             Table(
-                "h*(float32) / h*(float64) over all functions swept in both dtypes (medians)",
+                "h*(float32) / h*(float64) over all functions swept in both dtypes (medians;"
+                " the errors are relative, points where the derivative is 0 left out of them)",
                 _shift_table(pairs),
                 formats={
                     "pairs": "int",
@@ -183,16 +232,24 @@ def precision_section(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> Sec
                     "err_float32": "sci",
                 },
                 headers={
+                    "pairs": "points in both dtypes",
                     "predicted_shift": "theory shift",
                     "observed_shift": "observed shift",
-                    "err_float64": "best err float64",
-                    "err_float32": "best err float32",
+                    "err_float64": "best rel. error float64",
+                    "err_float32": "best rel. error float32",
                 },
             ),
             Table(
                 "Predicted and observed optimum of the charted functions",
                 detail.reset_index(drop=True),
                 formats=sci,
+                headers={
+                    "predicted_h": "predicted h*",
+                    "best_h": "observed best h",
+                    "predicted_err": "predicted min. error",
+                    "best_err": "observed best error",
+                    "error_kind": "error",
+                },
             ),
         ),
         images=images,

@@ -4,13 +4,14 @@ The studies beyond the V-curves (order of accuracy, agreement, cost, precision,
 noise, expression swell, the seeds) each build one ``Section``; the pages render
 every section the same way, and the writer saves its images and files. A study
 therefore knows nothing about HTML, and the pages nothing about the studies.
-Every piece of text that reaches the HTML goes through ``html.escape``.
+Images are linked by their paths (the writer saves each once, under ``figures/``),
+never embedded. Every piece of text that reaches the HTML goes through ``html.escape``.
 """
 
 from __future__ import annotations
 
-import base64
 import html
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,11 @@ __all__ = [
     "Table",
     "cell",
     "html_section",
+    "image_size",
+    "image_tag",
     "markdown_section",
     "md_escape",
+    "top_link",
 ]
 
 
@@ -44,7 +48,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Image:
-    """A chart saved at ``path`` (relative to the report folder) and embedded in the HTML."""
+    """A chart saved at ``path`` (relative to the report folder) and linked from the HTML."""
 
     caption: str
     path: str
@@ -156,17 +160,36 @@ def _html_table(table: Table) -> str:
     )
 
 
-def html_section(section: Section) -> str:
-    """The section as self-contained HTML (images inline as data URLs)."""
+def top_link() -> str:
+    """The link back to the top of the page that every section's heading carries."""
+    return '<a class="top" href="#top" title="back to the top">&uarr; top</a>'
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of PNG bytes, from their IHDR chunk; None for anything else."""
+    if len(data) >= 24 and data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    return None
+
+
+def image_tag(path: str, alt: str, size: tuple[int, int] | None = None) -> str:
+    """An ``<img>`` linking the file at ``path``; ``size`` (pixels) reserves its box before it loads."""
     esc = html.escape
-    parts = [f'<h2 id="{esc(section.key)}">{esc(section.title)}</h2>']
+    box = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    return f'<img src="{esc(path)}" alt="{esc(alt)}"{box} decoding="async">'
+
+
+def html_section(section: Section) -> str:
+    """The section as HTML: images linked by their relative paths, a link back to the top."""
+    esc = html.escape
+    parts = [f'<h2 id="{esc(section.key)}">{esc(section.title)} {top_link()}</h2>']
     parts += [f"<p>{esc(p)}</p>" for p in section.paragraphs]
     for table in section.tables:
         parts.append(_html_table(table) if not table.frame.empty else "<p>No rows.</p>")
     for image in section.images:
-        data = base64.b64encode(image.data).decode("ascii")
         parts.append(
-            f'<figure><img src="data:{esc(image.mime)};base64,{data}" alt="{esc(image.caption)}">'
+            f"<figure>{image_tag(image.path, image.caption, image_size(image.data))}"
             f"<figcaption>{esc(image.caption)}</figcaption></figure>"
         )
     for caption, text in section.code:

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from .figures import method_color, png_bytes
+from .figures import legend_with_notes, method_color, png_bytes
 from .section_helpers import blank_figure
 from .sections import Image, Section, Table
+from .tables import method_name
 
 __all__ = ["cost_figure", "cost_section", "seeds_section", "swell_figure", "swell_section"]
 
@@ -45,12 +45,19 @@ def _backend_order(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["backend"]))
 
 
+# What every time of the cost study is (studies.cost: medians after an untimed warm-up).
+TIMED = "median of repeated runs, warm-up call excluded"
+
+
 def _pivot(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` per n (rows) and backend (columns, under their ``method_name``)."""
     table = frame.pivot(index="n", columns="backend", values=column)
-    return table[_backend_order(frame)].reset_index()
+    table = table[_backend_order(frame)].reset_index()
+    return table.rename(columns={b: method_name(b) for b in _backend_order(frame)})
 
 
 def _cost_axes(ax: Axes, rows: pd.DataFrame, column: str, ylabel: str) -> None:
+    """One line per backend with a positive value (what is not drawn gets no legend entry)."""
     for name in _backend_order(rows):
         part = rows[rows["backend"] == name].sort_values("n")
         values = part[column].to_numpy(dtype=float)
@@ -59,8 +66,9 @@ def _cost_axes(ax: Axes, rows: pd.DataFrame, column: str, ylabel: str) -> None:
             continue
         n = part["n"].to_numpy(dtype=float)
         color = method_color(name)
+        label = method_name(name)
         label = (
-            f"{name} (evaluation)" if name == "symbolic" and column != "evals_gradient" else name
+            f"{label} (evaluation)" if name == "symbolic" and column != "evals_gradient" else label
         )
         ax.plot(n[positive], values[positive], "-o", ms=4, color=color, label=label)
         if name == "symbolic" and column == "seconds_gradient":
@@ -71,7 +79,6 @@ def _cost_axes(ax: Axes, rows: pd.DataFrame, column: str, ylabel: str) -> None:
     ax.set_xlabel("number of variables n")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
 
 
 def cost_figure(frame: pd.DataFrame, function: str) -> Figure:
@@ -79,14 +86,16 @@ def cost_figure(frame: pd.DataFrame, function: str) -> Figure:
     rows = frame[frame["function"] == function]
     fig = blank_figure((10.0, 4.2))
     left, right = fig.subplots(1, 2)
-    _cost_axes(left, rows, "seconds_gradient", "seconds per gradient (median)")
+    _cost_axes(left, rows, "seconds_gradient", "seconds per gradient\n(median, warm-up excluded)")
     f_seconds = rows.drop_duplicates("n").sort_values("n")
     left.plot(f_seconds["n"], f_seconds["seconds_f"], ":", color="0.4", label="one call of f")
     left.legend(fontsize=8, frameon=False)
     _cost_axes(right, rows, "evals_gradient", "evaluations of f per gradient")
+    symbolic = rows[rows["backend"] == "symbolic"]["evals_gradient"].to_numpy(dtype=float)
+    drawn = bool(np.any(symbolic > 0))
+    note = "" if drawn or symbolic.size == 0 else "symbolic: no call of f after its setup"
     handles, _ = right.get_legend_handles_labels()
-    note = Line2D([], [], ls="none", label="symbolic: no call of f after its setup")
-    right.legend(handles=[*handles, note], fontsize=8, frameon=False)
+    legend_with_notes(right, handles, [note], inside=True)
     fig.suptitle(f"{function}: gradient cost as the dimension grows", fontsize=11)
     return fig
 
@@ -95,9 +104,9 @@ def _cost_paragraphs(frame: pd.DataFrame) -> tuple[str, ...]:
     top = frame[frame["n"] == frame["n"].max()]
     evals = dict(zip(top["backend"], top["evals_gradient"], strict=False))
     n = int(frame["n"].max())
-    counts = ", ".join(f"{name} {int(count)}" for name, count in evals.items())
+    counts = ", ".join(f"{method_name(name)} {int(count)}" for name, count in evals.items())
     worst = frame.groupby("backend", sort=False)["rel_error"].max()
-    errors = ", ".join(f"{name} {value:.1e}" for name, value in worst.items())
+    errors = ", ".join(f"{method_name(name)} {value:.1e}" for name, value in worst.items())
     return (
         "A finite-difference gradient walks f along one axis at a time, so its cost grows "
         "as O(n): a central difference calls f twice per variable and Richardson "
@@ -107,8 +116,10 @@ def _cost_paragraphs(frame: pd.DataFrame) -> tuple[str, ...]:
         "dashed) and then evaluates a straight-line program that never calls f.",
         f"Evaluations of f per gradient at n = {n}: {counts} (counted, not timed; the "
         "symbolic backend calls f once, on symbols, during its setup). Times are medians of "
-        "a few runs on this machine; the ratio divides the time of a gradient by the time of "
-        "one call of f. The largest normwise relative error against the gradient written by "
+        "repeated runs on this machine after an untimed warm-up call (the first call pays for "
+        "caches and imports; the symbolic setup, timed once, is that cost); the ratio divides "
+        "the time of a gradient by the time of one call of f. The largest normwise relative "
+        "error against the gradient written by "
         f"hand, over all n: {errors} (data/cost.csv has every value).",
     )
 
@@ -119,24 +130,27 @@ def cost_section(cost_frame: pd.DataFrame) -> Section:
     images: list[Image] = []
     for function in sorted(cost_frame["function"].unique()):
         rows = cost_frame[cost_frame["function"] == function]
-        backends = _backend_order(rows)
+        backends = [method_name(b) for b in _backend_order(rows)]
+        setup = _pivot(rows, "seconds_setup").get(method_name("symbolic"))
+        n_header = {"n": "variables n"}
         tables += [
             Table(
                 f"{function}: evaluations of f per gradient",
                 _pivot(rows, "evals_gradient"),
                 formats={"n": "int", **{b: "int" for b in backends}},
+                headers=n_header,
             ),
             Table(
-                f"{function}: seconds per gradient (median); symbolic setup separately",
-                _pivot(rows, "seconds_gradient").assign(
-                    **{"symbolic setup": _pivot(rows, "seconds_setup").get("symbolic")}
-                ),
+                f"{function}: seconds per gradient ({TIMED}); symbolic setup separately (once)",
+                _pivot(rows, "seconds_gradient").assign(**{"symbolic setup": setup}),
                 formats={"n": "int", "symbolic setup": "sci", **{b: "sci" for b in backends}},
+                headers=n_header,
             ),
             Table(
-                f"{function}: time of a gradient / time of f",
+                f"{function}: time of a gradient / time of f (both {TIMED})",
                 _pivot(rows, "time_ratio"),
                 formats={"n": "int", **{b: "fixed" for b in backends}},
+                headers=n_header,
             ),
         ]
         images.append(
@@ -255,7 +269,11 @@ def _seed_table(rows: pd.DataFrame, article: str) -> Table:
         article,
         shown,
         formats={"abs_diff": "sci"},
-        headers={"printed": "printed in the article", "abs_diff": "|difference|"},
+        headers={
+            "printed": "printed in the article",
+            "method": "recomputed with",
+            "abs_diff": "|difference|",
+        },
     )
 
 

@@ -1,9 +1,13 @@
 """Write a report folder from a sweep's frame: HTML, Markdown, PNG charts, CSVs and metadata.
 
-Everything is a pure function of the frame and the functions, except ``metadata.json``
-(which records the date and versions): writing the same frame twice gives the same
-CSV, Markdown and PNG bytes. The HTML is self-contained (charts as base64 PNG,
-an inline style block), so it can be mailed or archived as one file.
+Everything is a pure function of the frame and the functions, except the date that
+``metadata.json`` records and the two pages show at the top: writing the same frame
+twice gives the same CSV and PNG bytes, and pages that differ in that date only. The
+HTML links its charts (``figures/*.png``) instead of embedding them, so each image is
+stored once and the page stays small: the report is the folder, not the HTML alone
+(mail or archive the folder). The big data files are gzip-compressed
+(``sweep.csv.gz``, ``timings.csv.gz``; ``pandas.read_csv`` reads them as they are),
+written without a timestamp, so that they too are byte-identical between runs.
 
 Where the report goes, and what it may replace, is ``folder``'s business.
 """
@@ -11,13 +15,14 @@ Where the report goes, and what it may replace, is ``folder``'s business.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import platform
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ from .. import interrupts
 from ..executors import run_tasks
 from ..function import Function
 from ..rows import NO_TRUTH
-from .figures import png_bytes, vcurve_figure
+from .figures import chartable, vcurve_figure
 from .folder import (
     MARKER,
     METADATA,
@@ -44,9 +49,11 @@ from .folder import (
     usable_output,
 )
 from .no_truth_section import no_truth_section
-from .pages import Chart, html_page, markdown_page, slug
-from .sections import Section
-from .tables import failure_table, summary_table
+from .overview_figures import calibration_section, page_png, pareto_figure
+from .pages import Chart, PageInfo, html_page, markdown_page, slug
+from .sections import Image, Section
+from .tables import expressions_table, failure_table, summary_table
+from .verdict_section import Verdict, build_verdict
 
 __all__ = [
     "OutputFolderError",
@@ -57,6 +64,9 @@ __all__ = [
 
 _SWEEP_ORDER = ["function", "point", "dtype", "noise", "backend", "method", "h", "component"]
 _TIMING_COLUMNS = ["seconds"]
+SWEEP_FILE = "sweep.csv.gz"
+TIMINGS_FILE = "timings.csv.gz"
+PARETO_PATH = "figures/verdict-pareto.png"
 
 
 def _function_map(functions: Iterable[Function] | Mapping[str, Function]) -> dict[str, Function]:
@@ -79,16 +89,11 @@ def _draw(job: _ChartJob) -> bytes | str:
     """The chart's PNG bytes, or the error's text (one chart that fails loses nothing else)."""
     try:
         fig = vcurve_figure(job.rows, job.function, job.point, dtype=job.dtype)
-        png = png_bytes(fig)
+        png = page_png(fig)
         fig.clear()  # free the artists now; the figure is never shown
         return png
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
-
-
-def _measured(rows: pd.DataFrame) -> bool:
-    """Whether a point has an exact derivative to chart errors against (see the no-truth section)."""
-    return bool((rows["status"] != NO_TRUTH).all() or rows["truth"].notna().any())
 
 
 def _chart_jobs(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> list[_ChartJob]:
@@ -101,8 +106,8 @@ def _chart_jobs(frame: pd.DataFrame, funcs: Mapping[str, Function]) -> list[_Cha
             for dtype in pd.unique(mine[mine["point"] == point]["dtype"]):
                 path = f"figures/{index:02d}-{slug(name)}-p{p_index}-{dtype}.png"
                 selected = rows[(rows["point"] == point) & (rows["dtype"] == dtype)]
-                if not _measured(selected):
-                    continue  # an empty chart says less than the no-truth section does
+                if not chartable(selected):
+                    continue  # an empty frame says less than the page's note and the tables
                 jobs.append(_ChartJob(selected, f, str(point), str(dtype), path))
     return jobs
 
@@ -167,11 +172,15 @@ def write_report(
 ) -> Path:
     """Write the report of ``frame`` into ``out_dir`` and return the path of its ``index.html``.
 
-    Files: ``index.html`` (self-contained), ``report.md``, ``figures/*.png`` (one
-    V-curve per function, point and dtype that has an exact derivative; points without
-    one are listed in a section of their own, first among the sections), ``sweep.csv``
-    (the whole frame but its timings, which go to ``timings.csv``), ``summary.csv`` and
-    ``metadata.json``. ``functions`` supply the expression, the
+    Files: ``index.html`` and ``report.md`` (both linking the charts: open them in the
+    folder), ``figures/*.png`` (one V-curve per function, point and dtype with a finite
+    error to draw; points without an exact derivative are listed in a section of their
+    own, first among the sections; the verdict's overview chart and the calibration
+    chart), ``sweep.csv.gz`` (the whole frame but its timings, which go to
+    ``timings.csv.gz``; both gzip), ``summary.csv``, ``expressions.csv`` (each
+    function's expression in full) and ``metadata.json``. The pages open with the
+    verdict (``verdict_section``) and the calibration of error estimates
+    (``overview_figures``). ``functions`` supply the expression, the
     ``why`` line and the theory for the charts; functions of the frame that are not
     among them still appear in the tables. ``metadata`` entries (such as ``args``)
     are added to ``metadata.json``. ``sections`` (studies built beside the sweep) follow
@@ -203,6 +212,56 @@ def write_report(
     return final / "index.html"
 
 
+def _gzip_csv(frame: pd.DataFrame) -> bytes:
+    """The frame as gzip-compressed CSV without a timestamp: equal frames, equal bytes."""
+    data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _verdict(
+    frame: pd.DataFrame, funcs: Mapping[str, Function]
+) -> tuple[Verdict | None, list[Section]]:
+    """The verdict with its overview chart, and the calibration section.
+
+    Either that fails becomes a short section saying so: the report is written anyway.
+    """
+    front: list[Section] = []
+    verdict: Verdict | None = None
+    try:
+        verdict = build_verdict(frame, funcs)
+        if (verdict.overview["rel_count"] > 0).any():
+            fig = pareto_figure(verdict.overview, verdict.dtype)
+            png = page_png(fig)
+            fig.clear()
+            caption = (
+                f"Accuracy against cost per method ({verdict.dtype}, noise-free): median "
+                "relative error against evaluations of f (top) and seconds (bottom) per "
+                "estimate; dashed: the Pareto front; open squares: grid rules at their best step"
+            )
+            verdict = replace(verdict, images=(Image(caption, PARETO_PATH, png),))
+    except Exception as exc:  # the verdict's bug must not cost the whole report
+        warnings.warn(f"the verdict could not be built: {exc!r}", RuntimeWarning, stacklevel=3)
+        front.append(
+            Section(
+                key="verdict",
+                title="Verdict (not built)",
+                paragraphs=(f"The verdict could not be built: {type(exc).__name__}: {exc}",),
+            )
+        )
+    try:
+        front.append(calibration_section(frame))
+    except Exception as exc:
+        warnings.warn(f"the calibration could not be built: {exc!r}", RuntimeWarning, stacklevel=3)
+        front.append(
+            Section(
+                key="calibration",
+                title="Error estimates against actual errors (not built)",
+                paragraphs=(f"This section could not be built: {type(exc).__name__}: {exc}",),
+            )
+        )
+    return verdict, front
+
+
 def _write_files(
     frame: pd.DataFrame,
     functions: Iterable[Function] | Mapping[str, Function],
@@ -215,8 +274,10 @@ def _write_files(
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     missing = no_truth_section(frame)
     sections = [missing, *sections] if missing is not None else list(sections)
-    _write_section_files(folder, sections)
     funcs = _function_map(functions)
+    verdict, front = _verdict(frame, funcs)
+    images = list(verdict.images) if verdict is not None else []
+    _write_section_files(folder, [*front, *sections], images)
     # Summary and V-curves show the functions as given; noisy rows have their own section.
     clean = frame[frame["noise"] == 0] if "noise" in frame.columns else frame
     summary = summary_table(clean, funcs)
@@ -225,43 +286,55 @@ def _write_files(
 
     order = [c for c in _SWEEP_ORDER if c in frame.columns]
     ordered = frame.sort_values(order, kind="mergesort", na_position="last")
-    # Timings differ from run to run; they get their own file, so that sweep.csv is
-    # byte-identical between two runs of the same sweep.
+    # Timings differ from run to run; they get their own file, so that the sweep's file
+    # is byte-identical between two runs of the same sweep.
     data = ordered.drop(columns=[c for c in _TIMING_COLUMNS if c in ordered.columns])
-    (folder / "sweep.csv").write_bytes(
-        data.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    )
+    (folder / SWEEP_FILE).write_bytes(_gzip_csv(data))
     timing_keys = [c for c in _SWEEP_ORDER if c in ordered.columns]
     timings = ordered[timing_keys + [c for c in _TIMING_COLUMNS if c in ordered.columns]]
-    (folder / "timings.csv").write_bytes(
-        timings.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    )
+    (folder / TIMINGS_FILE).write_bytes(_gzip_csv(timings))
     (folder / "summary.csv").write_bytes(
         summary.to_csv(index=False, lineterminator="\n").encode("utf-8")
     )
+    (folder / "expressions.csv").write_bytes(
+        expressions_table(funcs).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    )
     no_truth_rows = int((frame["status"] == NO_TRUTH).sum())
+    info = _metadata(frame, title, metadata)
+    page = PageInfo(
+        version=str(info["versions"].get("diffkit", "")),
+        date=str(info["date"]),
+        rows=len(frame),
+        files=(
+            (SWEEP_FILE, "every estimate, gzip CSV"),
+            ("summary.csv", "the summary"),
+            (TIMINGS_FILE, "seconds per row, gzip CSV"),
+            ("expressions.csv", "expressions"),
+            (METADATA, "versions and arguments"),
+        ),
+    )
+    options: dict[str, Any] = dict(
+        no_truth_rows=no_truth_rows, verdict=verdict, front=front, info=page
+    )
     (folder / "report.md").write_bytes(
-        markdown_page(
-            title, funcs, summary, failures, charts, sections, no_truth_rows=no_truth_rows
-        ).encode("utf-8")
+        markdown_page(title, funcs, summary, failures, charts, sections, **options).encode("utf-8")
     )
     (folder / "index.html").write_bytes(
-        html_page(
-            title, funcs, summary, failures, charts, sections, no_truth_rows=no_truth_rows
-        ).encode("utf-8")
+        html_page(title, funcs, summary, failures, charts, sections, **options).encode("utf-8")
     )
     # Last, so that it lists every other file: the marker that lets a later report
     # replace this folder, and nothing a user put there.
-    info = _metadata(frame, title, metadata)
     info[MARKER] = marker(folder)
     (folder / METADATA).write_text(
         json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
     )
 
 
-def _write_section_files(folder: Path, sections: Sequence[Section]) -> None:
-    """Save each section's images and files; a path leaving figures/ or data/ is refused."""
-    for section in sections:
+def _write_section_files(
+    folder: Path, sections: Sequence[Section], images: Sequence[Image] = ()
+) -> None:
+    """Save each section's images and files (and ``images``); a path leaving figures/ or data/ is refused."""
+    for section in [*sections, Section(key="images", title="", images=tuple(images))]:
         items = [(image.path, image.data) for image in section.images]
         for path, data in [*items, *section.files.items()]:
             parts = Path(path).parts

@@ -8,7 +8,9 @@ whatever n is; the symbolic backend pays once to trace, differentiate and compil
 calls f at all. This study counts the evaluations exactly and times all of it.
 
 The evaluation counts and errors are deterministic; the ``TIME_COLUMNS`` are not,
-and are kept apart so the rest of a frame can be compared between runs.
+and are kept apart so the rest of a frame can be compared between runs. Every time is
+the median of ``repeats`` runs after a warm-up call that is not timed (the first call
+pays for caches and imports), except the symbolic setup, timed once by design.
 """
 
 from __future__ import annotations
@@ -88,7 +90,11 @@ class _Counted:
         return self.f(x)
 
 
-def _median_seconds(run: Callable[[], Any], repeats: int) -> float:
+def _median_seconds(run: Callable[[], Any], repeats: int, *, warm_up: bool = True) -> float:
+    """The median of ``repeats`` timed runs; first one untimed warm-up run unless the caller
+    has just made that call itself (``warm_up=False``)."""
+    if warm_up:
+        run()
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -108,8 +114,8 @@ class _Measure:
 
 def _measure_plain(diff: Any, f: Callable[[Any], Any], x: np.ndarray, repeats: int) -> _Measure:
     counted = _Counted(f, x.size)
-    gradient = np.asarray(diff.gradient(counted, x), dtype=float)
-    seconds = _median_seconds(lambda: diff.gradient(f, x), repeats)
+    gradient = np.asarray(diff.gradient(counted, x), dtype=float)  # also the warm-up call
+    seconds = _median_seconds(lambda: diff.gradient(f, x), repeats, warm_up=False)
     return _Measure(counted.points, 0, gradient, seconds, float("nan"))
 
 
@@ -121,8 +127,8 @@ def _measure_symbolic(f: Callable[[Any], Any], x: np.ndarray, repeats: int) -> _
     diff.gradient(counted, x)  # the first call builds and caches the compiled program
     setup = time.perf_counter() - start
     traced = counted.points
-    gradient = np.asarray(diff.gradient(counted, x), dtype=float)
-    seconds = _median_seconds(lambda: diff.gradient(counted, x), repeats)
+    gradient = np.asarray(diff.gradient(counted, x), dtype=float)  # the warm-up evaluation
+    seconds = _median_seconds(lambda: diff.gradient(counted, x), repeats, warm_up=False)
     calls = (counted.points - traced) // (repeats + 1)
     return _Measure(calls, traced, gradient, seconds, setup)
 
@@ -167,8 +173,9 @@ def gradient_cost(
     backends (``registry.plugin_names()``: torch, jax) to measure beside diffkit's own.
     Columns: ``DATA_COLUMNS`` (deterministic: ``evals_gradient`` counts calls x points,
     ``evals_setup`` the symbolic trace, ``rel_error`` is normwise against the
-    hand-written gradient) then ``TIME_COLUMNS`` (medians over ``repeats``; the
-    symbolic setup is timed once, on a function it has not seen).
+    hand-written gradient) then ``TIME_COLUMNS`` (medians over ``repeats`` runs after
+    an untimed warm-up call; the symbolic setup is timed once, on a function it has not
+    seen).
     """
     if function not in COST_FUNCTIONS:
         raise ValueError(f"function must be one of {sorted(COST_FUNCTIONS)}, got {function!r}")

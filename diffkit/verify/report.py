@@ -7,6 +7,7 @@ value, and a tolerance; the report lists the worst entries by ``|yours - ref| / 
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ class TaylorResult:
     slope: float
     t: np.ndarray
     remainder: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"TaylorResult(slope={self.slope:.3g}, {self.t.size} steps)"
 
     def describe(self) -> str:
         if not np.isfinite(self.slope):
@@ -91,14 +95,13 @@ class CheckReport:
         outside &= ~np.isin(np.asarray(self.index), np.asarray(self.accepted, dtype=str))
         return np.flatnonzero(outside)
 
-    def table(self, max_rows: int = MAX_ROWS) -> str:
-        """The worst entries (by error over tolerance) as an aligned text table."""
+    def _worst(self, max_rows: int) -> list[list[str]]:
+        """The header and the worst entries (by error over tolerance) as text cells."""
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(self.tolerance > 0, self.abs_error / self.tolerance, np.inf)
         ratio = np.where(np.isnan(ratio), np.inf, ratio)
         order = np.argsort(-ratio, kind="stable")[:max_rows]
-        header = ["index", self.label, self.method, "abs err", "rel err", "tol"]
-        rows = [header]
+        rows = [["index", self.label, self.method, "abs err", "rel err", "tol"]]
         for i in order:
             rows.append(
                 [
@@ -110,26 +113,63 @@ class CheckReport:
                     f"{self.tolerance[i]:.2e}",
                 ]
             )
-        widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+        return rows
+
+    def _more(self, max_rows: int) -> str:
+        extra = len(self.index) - max_rows
+        return f"... {extra} more entries" if extra > 0 else ""
+
+    def table(self, max_rows: int = MAX_ROWS) -> str:
+        """The worst entries (by error over tolerance) as an aligned text table."""
+        rows = self._worst(max_rows)
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-        if len(self.index) > max_rows:
-            lines.append(f"... {len(self.index) - max_rows} more entries")
+        if self._more(max_rows):
+            lines.append(self._more(max_rows))
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        bad = self.failed.size
+    def _head(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
-        head = (
-            f"{self.kind} check {verdict}: {bad} of {len(self.index)} entries outside tolerance "
-            f"(reference: {self.method}, mode: {self.mode}, {self.nfev} evaluations of f, "
-            f"{self.seconds * 1e3:.1f} ms)"
+        return (
+            f"{self.kind} check {verdict}: {self.failed.size} of {len(self.index)} entries "
+            f"outside tolerance (reference: {self.method}, mode: {self.mode}, {self.nfev} "
+            f"evaluations of f, {self.seconds * 1e3:.1f} ms)"
         )
-        parts = [head, self.table()]
-        parts.extend(k.describe() for k in self.kinks)
+
+    def _lines(self) -> list[str]:
+        """What follows the table: kinks, the Taylor test, the notes."""
+        lines = [k.describe() for k in self.kinks]
         if self.taylor is not None:
-            parts.append(self.taylor.describe())
-        parts.extend(self.notes)
+            lines.append(self.taylor.describe())
+        lines.extend(self.notes)
+        return lines
+
+    def __repr__(self) -> str:
+        """One line: the verdict (``str()`` has the table, ``_repr_html_`` shows it in Jupyter)."""
+        return f"<CheckReport {self._head()}>"
+
+    def _repr_html_(self) -> str:
+        """The ``str()`` of the report as HTML: the verdict, the worst entries, the notes."""
+        esc = html.escape
+        header, *body = self._worst(MAX_ROWS)
+        color = "inherit" if self.passed else "#a40000"
+        parts = [
+            f'<p style="color: {color}"><strong>{esc(self._head())}</strong></p>',
+            "<table><thead><tr>"
+            + "".join(f"<th>{esc(c)}</th>" for c in header)
+            + "</tr></thead><tbody>",
+            *("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body),
+            "</tbody></table>",
+        ]
+        if self._more(MAX_ROWS):
+            parts.append(f"<p>{esc(self._more(MAX_ROWS))}</p>")
+        lines = self._lines()
+        if lines:
+            parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
         return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return "\n".join([self._head(), self.table(), *self._lines()])
 
 
 class GradientMismatch(AssertionError):
