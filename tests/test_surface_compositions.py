@@ -183,6 +183,12 @@ def test_reverse_symbolic_and_fd_agree_on_random_compositions(
     assert _close(h_reverse, h_reverse.T, 1e-9), (f.__name__, point, "Hessian not symmetric")
 
     forward, backward, central = _differences(f, x, 1e-6)
-    if any(n in KINKED for n in names) and not _close(forward, backward, 1e-4):
-        return  # the one-sided slopes differ: a kink at x, where FD is no reference
+    if any(n in KINKED for n in names):
+        if not _close(forward, backward, 1e-4):
+            return  # the one-sided slopes differ: a kink at x, where FD is no reference
+        if np.unique(x).size < x.size:
+            # Tied coordinates are kinks of sort and max even where both one-sided slopes
+            # agree: sort(x) * [1, 2, 3, 4] at x = (1, .25, .25, .25) gives a tied entry
+            # the slope of position 0 from either side, and exact methods position 1's.
+            return
     assert _close(g_reverse, central, 1e-5), (f.__name__, point, g_reverse, central)
