@@ -240,26 +240,19 @@ def _verdict(
             )
             verdict = replace(verdict, images=(Image(caption, PARETO_PATH, png),))
     except Exception as exc:  # the verdict's bug must not cost the whole report
-        warnings.warn(f"the verdict could not be built: {exc!r}", RuntimeWarning, stacklevel=3)
-        front.append(
-            Section(
-                key="verdict",
-                title="Verdict (not built)",
-                paragraphs=(f"The verdict could not be built: {type(exc).__name__}: {exc}",),
-            )
-        )
+        front.append(_not_built("verdict", "Verdict", exc))
     try:
         front.append(calibration_section(frame))
     except Exception as exc:
-        warnings.warn(f"the calibration could not be built: {exc!r}", RuntimeWarning, stacklevel=3)
-        front.append(
-            Section(
-                key="calibration",
-                title="Error estimates against actual errors (not built)",
-                paragraphs=(f"This section could not be built: {type(exc).__name__}: {exc}",),
-            )
-        )
+        front.append(_not_built("calibration", "Error estimates against actual errors", exc))
     return verdict, front
+
+
+def _not_built(key: str, title: str, exc: Exception) -> Section:
+    """A section that failed, said in a warning and in its place on the page."""
+    warnings.warn(f"{title!r} could not be built: {exc!r}", RuntimeWarning, stacklevel=4)
+    text = f"This section could not be built: {type(exc).__name__}: {exc}"
+    return Section(key=key, title=f"{title} (not built)", paragraphs=(text,))
 
 
 def _write_files(
