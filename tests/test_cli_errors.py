@@ -517,3 +517,15 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
         if not isinstance(action, argparse._SubParsersAction) and not action.help
     ]
     assert silent == []
+
+
+@pytest.mark.parametrize("progress", ["--progress", "--no-progress"])
+def test_the_phases_between_the_bars_are_named_where_bars_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], progress: str
+) -> None:
+    """~10 s passed between the sweep's bar and the charts' with nothing on the screen."""
+    argv = ["report", "--expr", "sin(x)", "--at", "1", "--steps", "3", "--jobs", "1"]
+    assert main([*argv, "--backends", "", progress, "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    said = "diffkit: writing the report (verdict, charts, pages) ..." in err
+    assert said == (progress == "--progress")

@@ -124,12 +124,15 @@ def report_command(args: argparse.Namespace) -> int:
     check_report_folder(out)  # before the sweep: minutes of work must not end in "cannot write"
     catalog_report = args.expr is None and not args.functions
     functions, frame = _run(args, extras=args.studies != "none")
+    _stage(args, "analysing the sweep (order, agreement, precision, noise)")
     built = frame_sections(frame, {f.name: f for f in functions})
     sections, failures = list(built.sections), list(built.failures)
     if args.studies == "all" or (args.studies == "auto" and catalog_report):
+        _stage(args, "running the studies (gradient cost, expression swell, seed articles)")
         studies = study_sections()
         sections += studies.sections
         failures += studies.failures
+    _stage(args, "writing the report (verdict, charts, pages)")
     try:
         index = write_report(
             frame,
@@ -153,6 +156,13 @@ def report_command(args: argparse.Namespace) -> int:
     print(index)
     print(_summary_line(functions, frame, time.perf_counter() - start))
     return 1 if failures else 0
+
+
+def _stage(args: argparse.Namespace, what: str) -> None:
+    """Say which phase runs between the progress bars, where a bar would show."""
+    shown = args.progress if args.progress is not None else sys.stderr.isatty()
+    if shown:
+        print(f"diffkit: {what} ...", file=sys.stderr, flush=True)
 
 
 def timings_path(csv: Path) -> Path:
