@@ -349,9 +349,11 @@ def estimate_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     over its rows divided by its steps. The first call of each backend and method in
     each dtype, in the frame's (the sweep's) order, is left out: it pays for imports,
     caches and compilation (the same forward difference took 8e-4 s on the first
-    function and 3e-6 s on the next). The rest are single runs; their median over the
-    function's points is ``seconds``, and ``timed_calls`` how many calls it is the median
-    of (0, and NaN seconds, when the function's only call was that first one).
+    function and 3e-6 s on the next; the sweep times a call under ``REPEAT_BELOW`` as
+    the median of repeated runs after its first, but a slow first call, jax compiling,
+    is one run). The median over the function's points is ``seconds``, and
+    ``timed_calls`` how many calls it is the median of (0, and NaN seconds, when the
+    function's only call was that first one).
     Columns: function, dtype, backend, method, seconds, timed_calls.
     """
     columns = ["function", "dtype", "backend", "method", "seconds", "timed_calls"]
