@@ -529,3 +529,22 @@ def test_the_phases_between_the_bars_are_named_where_bars_show(
     err = capsys.readouterr().err
     said = "diffkit: writing the report (verdict, charts, pages) ..." in err
     assert said == (progress == "--progress")
+
+
+@pytest.mark.usefixtures("no_sweep")
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        ("--dtype", ""),
+        ("--dtype", "float64,,float32"),
+        ("--noise", ""),
+        ("--noise", "1e-6,"),
+        ("--backends", "fd,,reverse"),
+    ],
+)
+def test_empty_items_in_a_list_option_are_refused(
+    capsys: pytest.CaptureFixture[str], option: str, text: str
+) -> None:
+    """They were dropped in silence (``--dtype ''`` ran float64, ``fd,,reverse`` ran two)."""
+    assert main(["sweep", "--expr", "sin(x)", "--at", "1", *QUICK, option, text]) == 2
+    assert option in one_error_line(capsys.readouterr().err)

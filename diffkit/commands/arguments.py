@@ -47,9 +47,23 @@ class UsageError(Exception):
     """A command line that names something that does not exist or cannot be parsed."""
 
 
-def split(text: str | None) -> list[str]:
-    """The items of a comma-separated option, stripped, empty ones dropped."""
-    return [item.strip() for item in (text or "").split(",") if item.strip()]
+def split(text: str | None, option: str = "", *, empty: str = "") -> list[str]:
+    """The items of a comma-separated option, stripped.
+
+    With ``option``, an empty item (``float64,,float32``) is refused, and so is an empty
+    list unless ``empty`` says what it means (``--backends ''``: none); without, empty
+    items are dropped.
+    """
+    items = [item.strip() for item in (text or "").split(",")]
+    if not option:
+        return [item for item in items if item]
+    if items == [""]:
+        if empty:
+            return []
+        raise UsageError(f"{option} needs at least one item; leave it out for the default")
+    if not all(items):
+        raise UsageError(f"{option} has an empty item in {text!r}; separate items by commas")
+    return items
 
 
 def finite_numbers(text: str, option: str = "--at", *, separators: str = ",") -> list[float]:
@@ -143,8 +157,8 @@ def selected_functions(args: argparse.Namespace) -> list[Function]:
 
 
 def dtype_names(text: str) -> list[str]:
-    """``--dtype``: real float dtypes (float64 when none is named)."""
-    names = split(text)
+    """``--dtype``: real float dtypes (float64 when the option is left out)."""
+    names = split(text, "--dtype")
     for name in names:
         try:
             ok = np.issubdtype(np.dtype(name), np.floating)
@@ -159,7 +173,10 @@ def dtype_names(text: str) -> list[str]:
 
 def backend_names(text: str | None) -> list[str]:
     """``--backends``: by default every method diffkit has, and installed peers (torch, jax)."""
-    names = [*DEFAULT_BACKENDS, *plugin_names()] if text is None else split(text)
+    if text is None:
+        names = [*DEFAULT_BACKENDS, *plugin_names()]
+    else:
+        names = split(text, "--backends", empty="none")
     known = available()
     for name in names:
         if name not in known:
@@ -170,7 +187,7 @@ def backend_names(text: str | None) -> list[str]:
 def noise_levels(text: str | None) -> list[float]:
     """``--noise``: the exact function (level 0) always, then each level asked for."""
     levels = [0.0]
-    for item in split(text):
+    for item in split(text, "--noise") if text is not None else []:
         try:
             level = float(item)
         except ValueError:
