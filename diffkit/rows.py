@@ -26,7 +26,7 @@ from .function import Function
 if TYPE_CHECKING:  # pandas costs ~0.2 s to import: only sweeps and reports load it
     import pandas as pd
 
-__all__ = ["COLUMNS", "NO_TRUTH", "frame_of", "outcome_rows", "point_label"]
+__all__ = ["COLUMNS", "NO_TRUTH", "USABLE", "frame_of", "outcome_rows", "point_label"]
 
 COLUMNS = [
     "function",
@@ -71,7 +71,7 @@ _INTEGER = ("component", "n", "nfev")
 # The status of an estimate that has no exact derivative to be measured against.
 NO_TRUTH = "no-truth"
 # Statuses of estimates that are values of the derivative (a backend's fallbacks included).
-_USABLE = ("ok", "near-zero", "reduced-step", "one-sided")
+USABLE = ("ok", "near-zero", "reduced-step", "one-sided")
 
 
 def point_label(point: Any) -> str:
@@ -116,7 +116,7 @@ def outcome_rows(
     truths = np.tile(padded, steps)
     status = np.repeat(np.asarray(outcome.status, dtype=object), components)
     message = np.full(count, outcome.message, dtype=object)
-    usable = np.isin(status, _USABLE)
+    usable = np.isin(status, USABLE)
     infinite = usable & np.isinf(values) & (values == truths)
     nonfinite = usable & ~np.isfinite(values) & ~infinite
     status[infinite], message[infinite] = "infinite", "infinite, as the exact derivative is"

@@ -122,16 +122,11 @@ def _shell() -> Any:
 def _html_table(
     records: Sequence[Mapping[Any, Any]], columns: Sequence[tuple[str, str, str]]
 ) -> str:
-    from .sections import cell
+    from .sections import cell, html_table
 
-    head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
-    rows = [
-        "<tr>"
-        + "".join(f"<td>{html.escape(cell(record[col], kind))}</td>" for col, _, kind in columns)
-        + "</tr>"
-        for record in records
-    ]
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    rows = ([cell(record[col], kind) for col, _, kind in columns] for record in records)
+    headers = [header for _, header, _ in columns]
+    return html_table(headers, rows, [kind != "text" for *_, kind in columns])
 
 
 def _short(text: str, limit: int = MAX_EXPRESSION) -> str:

@@ -21,11 +21,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..rows import USABLE
 from .figures import ERROR_FLOOR, method_color, png_bytes
 from .section_helpers import blank_figure
 from .sections import Image, Section, Table
 from .tables import method_name, method_order, point_text
-from .verdict_section import USABLE, fmt_err
+from .verdict_section import fmt_err
 
 __all__ = [
     "PAGE_DPI",

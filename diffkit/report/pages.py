@@ -29,6 +29,7 @@ from .sections import (
     Section,
     cell,
     html_section,
+    html_table,
     image_size,
     image_tag,
     markdown_section,
@@ -359,17 +360,12 @@ def _no_chart_text(name: str, summary: pd.DataFrame) -> str:
 
 def _html_table(table: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> str:
     columns = _columns(table, columns)
-    head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
-    body = []
-    for record in table.to_dict("records"):
-        cells = []
-        for col, _, kind in columns:
-            css = ' class="num"' if kind != "text" else ""
-            cells.append(f"<td{css}>{html.escape(_summary_cell(record, col, kind))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>"
+    rows = (
+        [_summary_cell(record, col, kind) for col, _, kind in columns]
+        for record in table.to_dict("records")
     )
+    headers = [header for _, header, _ in columns]
+    return html_table(headers, rows, [kind != "text" for *_, kind in columns])
 
 
 def _pivot_html(verdict: Verdict, anchors: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "Table",
     "cell",
     "html_section",
+    "html_table",
     "image_size",
     "image_tag",
     "markdown_section",
@@ -141,23 +142,39 @@ def markdown_section(section: Section) -> list[str]:
 # ---------------------------------------------------------------------- HTML
 
 
-def _html_table(table: Table) -> str:
+def html_table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: Sequence[bool],
+    caption: str = "",
+) -> str:
+    """One HTML table of formatted cell texts (escaped here), numeric columns marked for
+    right alignment: every table of the report and of the notebook view is this one."""
     esc = html.escape
-    columns = _columns(table)
-    head = "".join(f"<th>{esc(header)}</th>" for _, header, _ in columns)
-    body = []
-    for record in table.frame.to_dict("records"):
-        cells = []
-        for col, _, kind in columns:
-            css = ' class="num"' if kind != "text" else ""
-            cells.append(f"<td{css}>{esc(cell(record[col], kind))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{esc(table.caption)}</caption>" if table.caption else ""
+    head = "".join(f"<th>{esc(header)}</th>" for header in headers)
+    css = [' class="num"' if number else "" for number in numeric]
+    body = [
+        "<tr>"
+        + "".join(f"<td{c}>{esc(text)}</td>" for c, text in zip(css, row, strict=True))
+        + "</tr>"
+        for row in rows
+    ]
+    top = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (
-        f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>\n"
+        f"<table>{top}<thead><tr>{head}</tr></thead><tbody>\n"
         + "\n".join(body)
         + "\n</tbody></table>"
     )
+
+
+def _html_table(table: Table) -> str:
+    columns = _columns(table)
+    rows = (
+        [cell(record[col], kind) for col, _, kind in columns]
+        for record in table.frame.to_dict("records")
+    )
+    headers = [header for _, header, _ in columns]
+    return html_table(headers, rows, [kind != "text" for *_, kind in columns], table.caption)
 
 
 def top_link() -> str:

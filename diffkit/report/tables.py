@@ -39,6 +39,7 @@ __all__ = [
     "failure_table",
     "method_name",
     "method_order",
+    "normwise_error",
     "on_step_grid",
     "point_text",
     "predicted_optimum",
@@ -46,6 +47,7 @@ __all__ = [
     "short_expression",
     "summary_table",
     "truncation_side",
+    "warm_up_calls",
 ]
 
 # One curve per (function, point, dtype, backend, method); its points are the steps h.
@@ -214,12 +216,18 @@ def error_curves(frame: pd.DataFrame) -> pd.DataFrame:
         scheme=("scheme", "first"),
     ).reset_index()
     agg = agg[~agg["bad"] & np.isfinite(agg["truth_norm"].to_numpy(dtype=float))]
-    norm = agg["truth_norm"].to_numpy(dtype=float)
-    abs_err = agg["abs_err"].to_numpy(dtype=float)
+    err, kind = normwise_error(agg["abs_err"], agg["truth_norm"])
+    return agg.assign(err=err, kind=kind)[columns].reset_index(drop=True)
+
+
+def normwise_error(abs_err: Any, truth_norm: Any) -> tuple[np.ndarray, np.ndarray]:
+    """max_i |g_i - t_i| / max_i |t_i| per estimate, and its kind: "relative", or
+    "absolute" (the error itself) where the true derivative is 0."""
+    norm = np.asarray(truth_norm, dtype=float)
+    abs_err = np.asarray(abs_err, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         err = np.where(norm > 0, abs_err / np.where(norm > 0, norm, 1.0), abs_err)
-    kind = np.where(norm > 0, "relative", "absolute")
-    return agg.assign(err=err, kind=kind)[columns].reset_index(drop=True)
+    return err, np.where(norm > 0, "relative", "absolute")
 
 
 def relative_model(
@@ -341,6 +349,12 @@ def _references(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
 _TASK_KEYS = ["function", "point", "dtype", "noise", "backend", "method"]
 
 
+def warm_up_calls(calls: pd.DataFrame) -> np.ndarray:
+    """Which calls (rows, in the sweep's order) are the first of their backend and method
+    in their dtype: those pay for imports, caches and compilation."""
+    return (~calls.duplicated(["backend", "method", "dtype"], keep="first")).to_numpy()
+
+
 def estimate_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     """Seconds per estimate of each method on each function, warm-up left out.
 
@@ -368,8 +382,7 @@ def estimate_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     per = calls["total"].to_numpy(dtype=float) / np.maximum(calls["steps"].to_numpy(), 1)
     per[calls["timed"].to_numpy() == 0] = np.nan
     calls = calls.assign(per=per)
-    first = ~calls.duplicated(["backend", "method", "dtype"], keep="first")
-    kept = calls[~first.to_numpy()]
+    kept = calls[~warm_up_calls(calls)]
     table = (
         kept.groupby(["function", "dtype", "backend", "method"], sort=False, dropna=False)["per"]
         .agg(["median", "count"])

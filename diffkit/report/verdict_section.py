@@ -31,9 +31,16 @@ import numpy as np
 import pandas as pd
 
 from ..function import Function
-from ..rows import NO_TRUTH
-from .sections import Image, image_size, image_tag, md_escape, top_link
-from .tables import method_name, method_order, on_step_grid, point_text
+from ..rows import NO_TRUTH, USABLE  # statuses whose value estimates the derivative
+from .sections import Image, html_table, image_size, image_tag, md_escape, top_link
+from .tables import (
+    method_name,
+    method_order,
+    normwise_error,
+    on_step_grid,
+    point_text,
+    warm_up_calls,
+)
 
 __all__ = [
     "ROUNDING_LEVEL",
@@ -51,9 +58,6 @@ __all__ = [
     "verdict_markdown",
 ]
 
-# Statuses whose value is an estimate of the derivative (as in ``rows``); "infinite" is
-# an infinite derivative found infinite, neither measured nor failed.
-USABLE = ("ok", "near-zero", "reduced-step", "one-sided")
 SINGULAR_TAGS = ("near-singularity", "infinite-derivative")
 # A median error within this many machine epsilons is "at rounding level".
 ROUNDING_LEVEL = 10.0
@@ -224,12 +228,10 @@ def estimate_table(
         )
         .reset_index()
     )
-    norm = agg["truth_norm"].to_numpy(dtype=float)
     measured = agg["usable"].to_numpy(dtype=bool) & np.isfinite(agg["abs_err"].to_numpy(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        err = np.where(norm > 0, agg["abs_err"] / np.where(norm > 0, norm, 1.0), agg["abs_err"])
+    err, kind = normwise_error(agg["abs_err"], agg["truth_norm"])
     agg["err"] = np.where(measured, err, np.nan)
-    agg["kind"] = np.where(norm > 0, "relative", "absolute")
+    agg["kind"] = kind
     agg["state"] = np.select(
         [measured, agg["infinite"].to_numpy(bool), agg["no_truth"].to_numpy(bool)],
         ["measured", "infinite", "no truth"],
@@ -243,13 +245,9 @@ def estimate_table(
 
 
 def _without_warm_up(agg: pd.DataFrame) -> np.ndarray:
-    """Seconds per estimate, NaN for each method's first call in each dtype (its warm-up).
-
-    As ``tables.estimate_seconds`` has it: the first call of a backend and method in a
-    dtype, in the sweep's order, pays for imports, caches and compilation.
-    """
+    """Seconds per estimate, NaN for each method's warm-up call (``tables.warm_up_calls``)."""
     calls = agg[_CURVE_KEYS].drop_duplicates()
-    first = calls[~calls.duplicated(["backend", "method", "dtype"], keep="first")]
+    first = calls[warm_up_calls(calls)]
     marked = agg[_CURVE_KEYS].merge(first.assign(_first=True), how="left", on=_CURVE_KEYS)
     warm_up = marked["_first"].eq(True).to_numpy()
     return np.where(warm_up, np.nan, agg["seconds"].to_numpy(dtype=float))
@@ -775,15 +773,9 @@ def _class_head(item: ClassVerdict) -> str:
 
 def _html_table(stats: pd.DataFrame) -> str:
     columns = _columns(stats)
-    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
-    body = []
-    for _, row in stats.iterrows():
-        cells = "".join(
-            f"<td{' class=num' if col != 'method' else ''}>{html.escape(show(row))}</td>"
-            for col, _, show in columns
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    rows = ([show(row) for *_, show in columns] for _, row in stats.iterrows())
+    headers = [header for _, header, _ in columns]
+    return html_table(headers, rows, [col != "method" for col, *_ in columns])
 
 
 def verdict_html(verdict: Verdict, anchors: Mapping[str, str]) -> str:
